@@ -1,0 +1,121 @@
+"""`migration-run`: materialize the whole graph, in order, against the persistent Dagster instance.
+
+1. raw sources with their quality checks, the harmonized panel, and (synthetic world) the truth;
+2. one run per ensemble member (in parallel processes when asked);
+3. the yearly estimate tables for all years in one run, with their invariant checks.
+
+Runs are recorded in the instance under $DAGSTER_HOME (default: this project's folder, whose
+dagster.yaml keeps storage under data/dagster), so `dagster dev` shows them afterwards.
+"""
+
+import argparse
+import os
+import sys
+import time
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+from typing import Callable
+
+import dagster as dg
+
+PROJECT = Path(__file__).resolve().parents[1]
+INFO_LOGS = {"loggers": {"console": {"config": {"log_level": "INFO"}}}}
+
+
+def _selection(*groups: str) -> dg.AssetSelection:
+    return dg.AssetSelection.groups(*groups)
+
+
+def _check(result: dg.ExecuteInProcessResult, what: str) -> dg.ExecuteInProcessResult:
+    failed = [e for e in result.get_asset_check_evaluations() if not e.passed
+              and e.severity == dg.AssetCheckSeverity.ERROR]
+    if not result.success or failed:
+        names = ", ".join(f"{e.asset_key.to_user_string()}:{e.check_name}" for e in failed)
+        raise SystemExit(f"{what} failed{': ' + names if names else ''}; see the log above")
+    return result
+
+
+def materialize_inputs(assets, resources, instance, include_truth: bool, log: Callable = print):
+    groups = ["raw", "panel"] + (["synthetic_truth"] if include_truth else [])
+    log(f"[1/3] raw sources, quality checks and panel ({', '.join(groups)})")
+    return _check(dg.materialize(assets, selection=_selection(*groups), resources=resources, instance=instance,
+                                 run_config=INFO_LOGS, raise_on_error=False), "raw/panel run")
+
+
+def materialize_member(assets, resources, instance, member: str, member_config: dict):
+    run_config = {**INFO_LOGS, "ops": {"models__member": {"config": member_config}}}
+    return _check(dg.materialize(assets, selection=[dg.AssetKey(["models", "member"])], partition_key=member,
+                                 resources=resources, instance=instance, run_config=run_config,
+                                 raise_on_error=False), f"member {member}")
+
+
+def materialize_estimates(assets, resources, instance, first: int, last: int, estimate_config: dict | None = None):
+    run_config = {**INFO_LOGS, "ops": {"ensemble_estimates": {"config": estimate_config or {}}}}
+    from .definitions import CHECKS
+
+    # multi-asset checks are not part of a group selection: name them
+    return _check(dg.materialize(
+        assets, selection=_selection("estimates") | dg.AssetSelection.checks(*CHECKS), resources=resources, instance=instance, run_config=run_config,
+        tags={"dagster/asset_partition_range_start": str(first), "dagster/asset_partition_range_end": str(last)},
+        raise_on_error=False), "estimates run")
+
+
+def _member_in_subprocess(member: str, member_config: dict) -> str:
+    from .definitions import DEFINED as ASSETS
+    from .resources import default_resources
+
+    with dg.DagsterInstance.get() as instance:
+        materialize_member(ASSETS, default_resources(), instance, member, member_config)
+    return member
+
+
+def main(argv: list[str] | None = None) -> None:
+    from .partitions import FIRST_YEAR, LAST_YEAR, MEMBERS
+
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--epochs", type=int, help="training epochs per member (default: MemberConfig)")
+    parser.add_argument("--parallel", type=int, default=min(2, os.cpu_count() or 1),
+                        help="members trained at once, one process and one torch thread each")
+    args = parser.parse_args(argv)
+
+    for var in ("MIGRATION_WAREHOUSE", "MIGRATION_MODEL_DIR"):  # relative to where the user stands
+        if os.environ.get(var):
+            os.environ[var] = str(Path(os.environ[var]).resolve())
+    os.environ.setdefault("DAGSTER_HOME", str(PROJECT))
+    os.chdir(os.environ["DAGSTER_HOME"])  # dagster.yaml's storage paths are relative to it
+    from .definitions import DEFINED as ASSETS
+    from .resources import SyntheticSource, default_resources, warehouse_path
+
+    resources = default_resources()
+    member_config = {"epochs": args.epochs} if args.epochs else {}
+    start = time.perf_counter()
+    with dg.DagsterInstance.get() as instance:
+        materialize_inputs(ASSETS, resources, instance, isinstance(resources["source"], SyntheticSource))
+        members = MEMBERS.get_partition_keys()
+        print(f"[2/3] training {len(members)} ensemble members, {args.parallel} at a time", flush=True)
+        if args.parallel > 1:
+            member_config = {**member_config, "torch_threads": 1}
+            with ProcessPoolExecutor(args.parallel) as pool:
+                for done in pool.map(_member_in_subprocess, members, [member_config] * len(members)):
+                    print(f"      member {done} trained ({time.perf_counter() - start:.0f} s)", flush=True)
+        else:
+            for m in members:
+                materialize_member(ASSETS, resources, instance, m, member_config)
+        print(f"[3/3] ensemble estimates {FIRST_YEAR}-{LAST_YEAR} and their invariant checks", flush=True)
+        materialize_estimates(ASSETS, resources, instance, FIRST_YEAR, LAST_YEAR)
+    print(f"\nDone in {time.perf_counter() - start:.0f} s. Warehouse: {Path(warehouse_path()).resolve()}")
+    print_example(warehouse_path())
+
+
+def print_example(path: str) -> None:
+    import duckdb
+
+    query = ("SELECT year, origin, destination, round(mean) AS mean, round(p05) AS p05, round(p95) AS p95 "
+             "FROM estimates.flows WHERE year = 2023 ORDER BY mean DESC LIMIT 5")
+    print(f"\nExample query (duckdb {path}):\n  {query}\n")
+    with duckdb.connect(path, read_only=True) as con:
+        print(con.sql(query))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,16 @@
+"""The one Definitions object of the platform: assets, checks and resources."""
+
+import dagster as dg
+
+from .ensemble.assets import MODEL_ASSETS
+from .ensemble.checks import ESTIMATE_CHECKS
+from .panel.assets import PANEL_ASSETS
+from .resources import default_resources
+from .sources import RAW_ASSETS
+from .synthetic.assets import TRUTH_ASSETS
+
+ASSETS = [*RAW_ASSETS, *PANEL_ASSETS, *MODEL_ASSETS, *TRUTH_ASSETS]
+CHECKS = [*ESTIMATE_CHECKS]
+DEFINED = [*ASSETS, *CHECKS]  # what `dg.materialize` needs to run any selection of the graph
+
+defs = dg.Definitions(assets=ASSETS, asset_checks=CHECKS, resources=default_resources())

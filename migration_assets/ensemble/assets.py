@@ -1,0 +1,170 @@
+"""Members and estimates: per-member GRU training, then yearly ensemble estimate tables.
+
+models/member is partitioned by member (seed = member index, held-out corridor fold = member
+index mod n_folds); its weights, config and training curve go to the model store.
+estimates/* are partitioned by year: one run rolls every member forward (central pass plus
+perturbed passes) and writes the requested years of all four tables.
+"""
+
+import dataclasses
+import dagster as dg
+import pandas as pd
+import torch
+
+from ..model.ensemble import Ensemble, MemberPasses
+from ..model.tensors import build_inputs, build_targets
+from ..model.train import TrainConfig, evaluate, fit, new_model, simulate
+from ..partitions import MEMBERS, YEAR_EXPR, YEARS, member_index
+from ..resources import ModelStore
+from ..schemas import ESTIMATES
+from ..sources.raw import column_schema
+
+PANEL_INPUTS = ["countries", "country_year", "dyads", "refugees", "initial_stocks", "edges"]
+TARGET_INPUTS = ["stock_targets", "net_migration_targets", "flow_targets"]
+MODEL_CODE_VERSION = "gru-v1"
+
+
+def _ins(names: list[str]) -> dict[str, dg.AssetIn]:
+    return {n: dg.AssetIn(key=dg.AssetKey(["panel", n])) for n in names}
+
+
+def model_inputs(panel: dict[str, pd.DataFrame]):
+    return build_inputs(*(panel[n] for n in PANEL_INPUTS))
+
+
+class MemberConfig(dg.Config):
+    """Training settings of one member (see model/train.py TrainConfig)."""
+
+    hidden: int = TrainConfig.hidden
+    epochs: int = TrainConfig.epochs
+    learning_rate: float = TrainConfig.learning_rate
+    weight_stock: float = TrainConfig.weight_stock
+    weight_net: float = TrainConfig.weight_net
+    weight_flow: float = TrainConfig.weight_flow
+    torch_threads: int = 0  # 0 = torch's default
+
+    def train_config(self) -> TrainConfig:
+        return TrainConfig(hidden=self.hidden, epochs=self.epochs, learning_rate=self.learning_rate,
+                           weight_stock=self.weight_stock, weight_net=self.weight_net, weight_flow=self.weight_flow)
+
+
+@dg.asset(
+    key=["models", "member"],
+    group_name="models",
+    partitions_def=MEMBERS,
+    ins={**_ins(PANEL_INPUTS), **_ins(TARGET_INPUTS)},
+    kinds={"pytorch"},
+    code_version=MODEL_CODE_VERSION,
+)
+def member(context: dg.AssetExecutionContext, config: MemberConfig, model_store: ModelStore, countries: pd.DataFrame,
+           country_year: pd.DataFrame, dyads: pd.DataFrame, refugees: pd.DataFrame, initial_stocks: pd.DataFrame,
+           edges: pd.DataFrame, stock_targets: pd.DataFrame, net_migration_targets: pd.DataFrame,
+           flow_targets: pd.DataFrame) -> dg.MaterializeResult:
+    """One trained GRU ensemble member: weights, config and training curve in the model store.
+
+    Seed = member index; the member never sees the observed-flow corridors of its own fold, which
+    are its validation set (`heldout_mae_flow` in the curve)."""
+    if config.torch_threads:
+        torch.set_num_threads(config.torch_threads)
+    m = member_index(context.partition_key)
+    inputs = build_inputs(countries, country_year, dyads, refugees, initial_stocks, edges)
+    targets = build_targets(countries, inputs.years, stock_targets, net_migration_targets, flow_targets)
+    n_folds = int(flow_targets["fold"].max()) + 1 if len(flow_targets) else 1
+    fold = m % n_folds
+    train, heldout = targets.without_fold(fold), targets.only_fold(fold)
+    tc = config.train_config()
+
+    def progress(row: dict) -> None:
+        if row["epoch"] % max(tc.epochs // 10, 1) == 0 or row["epoch"] == 1:
+            context.log.info(f"member {context.partition_key} epoch {row['epoch']}/{tc.epochs} loss {row['loss']:.4f}"
+                             + (f" held-out flow MAE {row['heldout_mae_flow']:.0f}" if "heldout_mae_flow" in row else ""))
+
+    model, history = fit(inputs, train, tc, seed=m, validation=heldout, progress=progress)
+    train_err, heldout_err = evaluate(model, inputs, train), evaluate(model, inputs, heldout)
+    record = {"member": context.partition_key, "seed": m, "fold": fold, "n_folds": n_folds,
+              "train": dataclasses.asdict(tc), "config_digest": tc.digest(), "sources": train.sources,
+              "countries": inputs.countries, "years": inputs.years, "edges": inputs.n_edges,
+              "code_version": MODEL_CODE_VERSION}
+    folder = model_store.save(context.partition_key, model.state_dict(), record, history)
+    return dg.MaterializeResult(metadata={
+        "path": dg.MetadataValue.path(str(folder)),
+        "seed": m, "fold": fold, "epochs": tc.epochs, "learning_rate": tc.learning_rate,
+        "config_digest": tc.digest(), "edges": inputs.n_edges,
+        "parameters": sum(p.numel() for p in model.parameters()),
+        "final_loss": history[-1]["loss"], "seconds": round(history[-1]["seconds"], 1),
+        **{f"train_{k}": v for k, v in train_err.items()},
+        **{f"heldout_{k}": v for k, v in heldout_err.items() if k == "mae_flow"},
+        "loss_curve": dg.MetadataValue.json([{k: round(v, 5) for k, v in r.items()} for r in history]),
+        "source_bias": dg.MetadataValue.json(dict(zip(train.sources, model.source_bias.detach().tolist()))),
+    })
+
+
+class EstimateConfig(dg.Config):
+    members: list[str] = []  # member partitions to pool; empty = every member materialized so far
+    samples_per_member: int = 8  # perturbed passes per member, besides its central pass
+    initial_stock_noise: float = 0.10  # log-normal sigma of the initial foreign-born stock perturbation
+
+
+def _year_out(name: str) -> dg.AssetOut:
+    table = ESTIMATES[name]
+    return dg.AssetOut(
+        key=dg.AssetKey(["estimates", name]),
+        description=f"{table.description}\n\n{table.markdown()}",
+        metadata={"partition_expr": YEAR_EXPR, "dagster/column_schema": column_schema(table)},
+        kinds={"pandas", "duckdb"},
+        code_version=MODEL_CODE_VERSION,
+    )
+
+
+@dg.multi_asset(
+    name="ensemble_estimates",
+    group_name="estimates",
+    outs={name: _year_out(name) for name in ESTIMATES},
+    ins=_ins(PANEL_INPUTS),
+    deps=[dg.AssetDep(dg.AssetKey(["models", "member"]), partition_mapping=dg.AllPartitionMapping())],
+    partitions_def=YEARS,
+    backfill_policy=dg.BackfillPolicy.single_run(),
+    pool="duckdb",
+)
+def ensemble_estimates(context: dg.AssetExecutionContext, config: EstimateConfig, model_store: ModelStore,
+                       countries: pd.DataFrame, country_year: pd.DataFrame, dyads: pd.DataFrame,
+                       refugees: pd.DataFrame, initial_stocks: pd.DataFrame, edges: pd.DataFrame):
+    """Roll every member forward and summarise the pooled passes for the requested years."""
+    inputs = build_inputs(countries, country_year, dyads, refugees, initial_stocks, edges)
+    years = [int(k) for k in context.partition_keys]
+    outside = sorted(set(years) - set(inputs.years))
+    if outside:
+        raise dg.Failure(f"years {outside} are outside the panel ({inputs.years[0]}-{inputs.years[-1]}); "
+                         "materialize only years the raw sources cover")
+    used = config.members or sorted(context.instance.get_materialized_partitions(dg.AssetKey(["models", "member"])))
+    if not used:
+        raise dg.Failure("no trained members: materialize models/member for at least one partition first")
+    passes = []
+    for key in used:
+        state, record = model_store.load(key)
+        if record["countries"] != inputs.countries or record["edges"] != inputs.n_edges:
+            raise dg.Failure(f"member {key} was trained on another panel (countries or edges differ); "
+                             "re-materialize models/member for all partitions")
+        net = new_model(inputs, len(record["sources"]), record["train"]["hidden"])
+        net.load_state_dict(state)
+        flows, stocks = simulate(net, inputs, config.samples_per_member, config.initial_stock_noise,
+                                 seed=10_000 + record["seed"])
+        passes.append(MemberPasses(flows=flows, stocks=stocks))
+    ens = Ensemble(passes, inputs.countries, inputs.years, inputs.edges.numpy())
+    tables = {
+        "flows": pd.concat([ens.flows_bilateral(y) for y in years], ignore_index=True),
+        "flows_by_birth": pd.concat([ens.flows_by_birth(y) for y in years], ignore_index=True),
+        "stocks": pd.concat([ens.stocks_on(y) for y in years], ignore_index=True),
+        "net_migration": pd.concat([ens.net_migration(y) for y in years], ignore_index=True),
+    }
+    totals = tables["flows"].groupby("year")["mean"].sum()
+    for name, frame in tables.items():
+        yield dg.Output(frame, output_name=name, metadata={
+            "members": dg.MetadataValue.json(used), "passes_per_member": 1 + config.samples_per_member,
+            "years": f"{years[0]}-{years[-1]}",
+            **({"global_flow_per_year": dg.MetadataValue.json({int(k): round(float(v)) for k, v in totals.items()})}
+               if name == "flows" else {}),
+        })
+
+
+MODEL_ASSETS = [member, ensemble_estimates]

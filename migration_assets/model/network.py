@@ -1,0 +1,139 @@
+"""The flow network: a GRU cell per edge that turns covariates and current stocks into flows.
+
+For each year t and edge e = (i, j, k) (born in i, moving from j to k):
+
+    a_e   = tanh(W_i c_i + W_j c_j + W_k c_k + D_jk + D_ik + W_e x_e)      # factorised input layer
+    h_e   = GRUCell(a_e, h_e)                                             # per-edge latent state
+    z_e   = head(h_e)                                                     # destination logit
+    π_e   = exp(z_e) / (1 + Σ_{e' in group(i, j)} exp(z_e'))               # "stay" has logit 0
+    T_e   = (1 − d_j) · S_ij · π_e                                        # survivors who move
+
+c are scaled country covariates, D static dyad terms, x_e per-edge inputs (refugee stocks,
+union pair, native / return flags, stock feedback). Because the movers of a group are a share
+(< 1) of its survivors, flows are positive and stocks can never go negative: training and
+inference use exactly the same recurrence, with no clipping (method.md §9 bugs 2 and 6).
+The input projection is factorised over countries, so its cost is a few gathers per edge.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+
+from .tensors import COUNTRY_FEATURES, ModelInputs
+
+UNION = COUNTRY_FEATURES.index("x_union_member")
+N_EDGE_INPUTS = 7  # refugees(i,j), refugees(i,k), union pair(j,k), native, return, stock(i,j), stock(i,k)
+STOCK_SCALE = 10.0  # log1p(stock) / STOCK_SCALE keeps the stock feedback of order 1
+
+
+class FlowNet(nn.Module):
+    def __init__(self, n_country_features: int, n_dyad_features: int, hidden: int, n_sources: int,
+                 mean_group_size: float = 10.0):
+        super().__init__()
+        self.hidden = hidden
+        self.birth = nn.Linear(n_country_features, hidden, bias=False)
+        self.origin = nn.Linear(n_country_features, hidden, bias=False)
+        self.destination = nn.Linear(n_country_features, hidden, bias=False)
+        self.dyad_od = nn.Linear(n_dyad_features, hidden, bias=False)
+        self.dyad_bd = nn.Linear(n_dyad_features, hidden, bias=False)
+        self.edge = nn.Linear(N_EDGE_INPUTS, hidden)
+        self.cell = nn.GRUCell(hidden, hidden)
+        self.head = nn.Sequential(nn.Linear(hidden, hidden), nn.Tanh(), nn.Linear(hidden, 1))
+        # Start near a 1 % yearly leave rate spread over the group's destinations.
+        nn.init.constant_(self.head[-1].bias, math.log(0.01 / max(mean_group_size, 1.0)))
+        # Reporting bias of each observed-flow source (log scale), learned.
+        self.source_bias = nn.Parameter(torch.zeros(n_sources))
+
+
+class EdgeStructure:
+    """Precomputed index arrays for an edge list over N countries."""
+
+    def __init__(self, edges: torch.Tensor, n: int):
+        self.n = n
+        self.birth, self.origin, self.destination = edges[0], edges[1], edges[2]
+        self.cell_from = self.birth * n + self.origin  # stock cell the movers leave
+        self.cell_to = self.birth * n + self.destination  # stock cell they join
+        self.pair = self.origin * n + self.destination  # bilateral corridor
+        self.bd = self.birth * n + self.destination
+        groups, self.group = torch.unique(self.cell_from, return_inverse=True)
+        self.n_groups = int(groups.numel())
+        self.native = (self.birth == self.origin).float()
+        self.returning = (self.birth == self.destination).float()
+
+    def group_share(self, logits: torch.Tensor) -> torch.Tensor:
+        """π_e = exp(z_e) / (1 + Σ_group exp(z)), computed stably."""
+        top = torch.zeros(self.n_groups, dtype=logits.dtype, device=logits.device)
+        top = top.scatter_reduce(0, self.group, logits.detach(), reduce="amax", include_self=True)
+        shifted = logits - top[self.group]
+        den = torch.exp(-top).index_add(0, self.group, torch.exp(shifted))
+        return torch.exp(shifted - torch.log(den)[self.group])
+
+
+def roll(model: FlowNet, inputs: ModelInputs, initial_stocks: torch.Tensor | None = None,
+         structure: EdgeStructure | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """Roll the recurrence over all years.
+
+    Returns flows (Y, E) and stocks (Y + 1, N, N) in the dtype of `inputs`:
+        S[t+1] = diag(B[t]) + (1 − d[t]) S[t] + inflows − outflows   (method.md §5)
+    """
+    n = inputs.n_countries
+    es = structure or EdgeStructure(inputs.edges, n)
+    stocks = inputs.initial_stocks if initial_stocks is None else initial_stocks
+    dtype = stocks.dtype
+    dyad = inputs.dyad_features.to(dtype)
+    dyad_od = model.dyad_od(dyad).reshape(n * n, -1)
+    dyad_bd = model.dyad_bd(dyad).reshape(n * n, -1)
+    static = dyad_od[es.pair] + dyad_bd[es.bd]
+    h = torch.zeros(es.birth.numel(), model.hidden, dtype=dtype)
+    eye = torch.arange(n)
+    flows, path = [], [stocks]
+    for t in range(len(inputs.years)):
+        cf = inputs.country_features[t].to(dtype)
+        ref = inputs.refugee_features[t].to(dtype).reshape(-1)
+        union = cf[:, UNION]
+        flat = stocks.reshape(-1)
+        feedback = torch.log1p(flat.detach().clamp_min(0)) / STOCK_SCALE
+        x_edge = torch.stack(
+            [
+                ref[es.cell_from],
+                ref[es.bd],
+                union[es.origin] * union[es.destination],
+                es.native.to(dtype),
+                es.returning.to(dtype),
+                feedback[es.cell_from],
+                feedback[es.bd],
+            ],
+            dim=1,
+        )
+        a = torch.tanh(
+            model.birth(cf)[es.birth] + model.origin(cf)[es.origin] + model.destination(cf)[es.destination]
+            + static + model.edge(x_edge)
+        )
+        h = model.cell(a, h)
+        share = es.group_share(model.head(h).squeeze(-1))
+        survive = 1.0 - inputs.death_rate[t].to(dtype)
+        moved = survive[es.origin] * flat[es.cell_from] * share
+        nxt = (survive.unsqueeze(0) * stocks).reshape(-1)
+        nxt = nxt.index_add(0, es.cell_to, moved).index_add(0, es.cell_from, -moved)
+        nxt = nxt.reshape(n, n)
+        nxt = nxt.index_put((eye, eye), nxt[eye, eye] + inputs.births[t].to(dtype))
+        flows.append(moved)
+        path.append(nxt)
+        stocks = nxt
+    return torch.stack(flows), torch.stack(path)
+
+
+def bilateral(flows: torch.Tensor, structure: EdgeStructure) -> torch.Tensor:
+    """Σ over birth: (Y, E) -> (Y, N*N) flows by corridor origin * N + destination."""
+    n = structure.n
+    out = torch.zeros(flows.shape[0], n * n, dtype=flows.dtype)
+    return out.index_add(1, structure.pair, flows)
+
+
+def net_migration(flows: torch.Tensor, structure: EdgeStructure) -> torch.Tensor:
+    """(Y, E) -> (Y, N) inflows minus outflows."""
+    out = torch.zeros(flows.shape[0], structure.n, dtype=flows.dtype)
+    return out.index_add(1, structure.destination, flows).index_add(1, structure.origin, -flows)

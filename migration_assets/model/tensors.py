@@ -1,0 +1,221 @@
+"""The tensors the model trains on, and how they are built from the harmonized panel tables.
+
+Index conventions (method.md §1): N countries, Y flow years; stock time s = 0..Y is 1 January
+of years[0] + s. An edge e = (i, j, k) is "people born in i moving from j to k"; flows live as
+a vector over edges, never as a dense N³ tensor.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+
+import numpy as np
+import pandas as pd
+import torch
+
+# Country-year covariates fed to the network, as columns of the panel's country_year table.
+COUNTRY_FEATURES = (
+    "x_log_population",
+    "x_log_gdp_per_capita",
+    "x_gdp_growth",
+    "x_life_expectancy",
+    "x_birth_rate",
+    "x_death_rate",
+    "x_log_conflict_deaths",
+    "x_union_member",
+)
+# Static dyad covariates, as columns of the panel's dyads table.
+DYAD_FEATURES = ("x_log_distance", "x_common_language", "x_religious_similarity", "x_colonial_tie")
+
+
+@dataclass
+class ModelInputs:
+    """Everything the recurrence needs besides targets. Built in float64; training casts to float32."""
+
+    countries: list[str]
+    years: list[int]  # flow years; stocks run one step further
+    population: torch.Tensor  # (Y, N) persons on 1 January
+    births: torch.Tensor  # (Y, N) persons during the year
+    death_rate: torch.Tensor  # (Y, N) deaths / 1-January population
+    country_features: torch.Tensor  # (Y, N, Fc) scaled
+    dyad_features: torch.Tensor  # (N, N, Fd) scaled, static
+    refugee_features: torch.Tensor  # (Y, N, N) scaled log refugees [origin, asylum] at the start of the year
+    initial_stocks: torch.Tensor  # (N, N) [birth, residence] on 1 January of years[0], natives on the diagonal
+    edges: torch.Tensor  # (3, E) long: birth, origin, destination
+
+    @property
+    def n_countries(self) -> int:
+        return len(self.countries)
+
+    @property
+    def n_edges(self) -> int:
+        return int(self.edges.shape[1])
+
+    def to(self, dtype: torch.dtype) -> "ModelInputs":
+        def conv(x):
+            return x.to(dtype) if isinstance(x, torch.Tensor) and x.is_floating_point() else x
+
+        return ModelInputs(**{f.name: conv(getattr(self, f.name)) for f in fields(self)})
+
+
+@dataclass
+class Targets:
+    """Observed quantities the loss compares against, each with a weight.
+
+    stock_*: change of the [birth, residence] stock between 1 January of stock times `start` and `end`.
+    net_*: net migration of a country during a flow year.
+    flow_*: bilateral flow (summed over birth) during a flow year, reported by `source`; `fold` is the
+    corridor's cross-validation fold (members train without their own fold).
+    """
+
+    stock_start: torch.Tensor
+    stock_end: torch.Tensor
+    stock_birth: torch.Tensor
+    stock_residence: torch.Tensor
+    stock_change: torch.Tensor
+    stock_weight: torch.Tensor
+    net_year: torch.Tensor
+    net_country: torch.Tensor
+    net_value: torch.Tensor
+    net_weight: torch.Tensor
+    flow_year: torch.Tensor
+    flow_origin: torch.Tensor
+    flow_destination: torch.Tensor
+    flow_value: torch.Tensor
+    flow_weight: torch.Tensor
+    flow_source: torch.Tensor
+    flow_fold: torch.Tensor
+    sources: list[str]
+
+    def without_fold(self, fold: int) -> "Targets":
+        keep = self.flow_fold != fold
+        values = {f.name: getattr(self, f.name) for f in fields(self)}
+        for name in values:
+            if name.startswith("flow_"):
+                values[name] = values[name][keep]
+        return Targets(**values)
+
+    def only_fold(self, fold: int) -> "Targets":
+        values = {f.name: getattr(self, f.name) for f in fields(self)}
+        keep = self.flow_fold == fold
+        for name in values:
+            if name.startswith("flow_"):
+                values[name] = values[name][keep]
+        return Targets(**values)
+
+
+def _index(codes: pd.Series, lookup: dict[str, int], what: str) -> torch.Tensor:
+    unknown = sorted(set(codes) - set(lookup))
+    if unknown:
+        raise KeyError(f"{what}: codes not in the panel's country list: {unknown[:10]}")
+    return torch.as_tensor(codes.map(lookup).to_numpy(np.int64))
+
+
+def build_inputs(
+    countries: pd.DataFrame,
+    country_year: pd.DataFrame,
+    dyads: pd.DataFrame,
+    refugees: pd.DataFrame,
+    initial_stocks: pd.DataFrame,
+    edges: pd.DataFrame,
+) -> ModelInputs:
+    """Assemble ModelInputs from the panel tables (see panel/ for their contracts)."""
+    codes = list(countries.sort_values("idx")["country"])
+    lookup = {c: n for n, c in enumerate(codes)}
+    n = len(codes)
+    years = sorted(int(y) for y in country_year["year"].unique())
+    y_of = {y: t for t, y in enumerate(years)}
+    cy = country_year.assign(t=country_year["year"].map(y_of), c=country_year["country"].map(lookup))
+    if len(cy) != len(years) * n or cy[["t", "c"]].isna().any().any():
+        raise ValueError("country_year must hold exactly one row per panel country and year")
+    cy = cy.sort_values(["t", "c"])
+
+    def grid(col: str) -> torch.Tensor:
+        return torch.as_tensor(cy[col].to_numpy(np.float64).reshape(len(years), n))
+
+    cf = torch.stack([grid(c) for c in COUNTRY_FEATURES], dim=-1)
+
+    dyad = torch.zeros(n, n, len(DYAD_FEATURES), dtype=torch.float64)
+    o = _index(dyads["origin"], lookup, "dyads.origin")
+    d = _index(dyads["destination"], lookup, "dyads.destination")
+    dyad[o, d] = torch.as_tensor(dyads[list(DYAD_FEATURES)].to_numpy(np.float64))
+
+    ref = torch.zeros(len(years), n, n, dtype=torch.float64)
+    if len(refugees):
+        r = refugees[refugees["year"].isin(y_of)]
+        ref[
+            torch.as_tensor(r["year"].map(y_of).to_numpy(np.int64)),
+            _index(r["origin"], lookup, "refugees.origin"),
+            _index(r["asylum"], lookup, "refugees.asylum"),
+        ] = torch.as_tensor(r["x_log_refugees"].to_numpy(np.float64))
+
+    s0 = torch.zeros(n, n, dtype=torch.float64)
+    s0[
+        _index(initial_stocks["birth"], lookup, "initial_stocks.birth"),
+        _index(initial_stocks["residence"], lookup, "initial_stocks.residence"),
+    ] = torch.as_tensor(initial_stocks["stock"].to_numpy(np.float64))
+
+    e = edges.sort_values("edge")
+    edge_index = torch.stack(
+        [
+            _index(e["birth"], lookup, "edges.birth"),
+            _index(e["origin"], lookup, "edges.origin"),
+            _index(e["destination"], lookup, "edges.destination"),
+        ]
+    )
+    return ModelInputs(
+        countries=codes,
+        years=years,
+        population=grid("population"),
+        births=grid("births"),
+        death_rate=grid("death_rate"),
+        country_features=cf,
+        dyad_features=dyad,
+        refugee_features=ref,
+        initial_stocks=s0,
+        edges=edge_index,
+    )
+
+
+def build_targets(
+    countries: pd.DataFrame,
+    years: list[int],
+    stock_targets: pd.DataFrame,
+    net_migration_targets: pd.DataFrame,
+    flow_targets: pd.DataFrame,
+) -> Targets:
+    """Assemble Targets from the panel's target tables."""
+    lookup = {c: int(i) for c, i in zip(countries["country"], countries["idx"])}
+    t_of = {y: t for t, y in enumerate(list(years) + [years[-1] + 1])}
+
+    def years_index(col: pd.Series, what: str) -> torch.Tensor:
+        bad = sorted(set(col.astype(int)) - set(t_of))
+        if bad:
+            raise KeyError(f"{what}: years outside the panel: {bad[:10]}")
+        return torch.as_tensor(col.astype(int).map(t_of).to_numpy(np.int64))
+
+    def f32(col: pd.Series) -> torch.Tensor:
+        return torch.as_tensor(col.to_numpy(np.float32))
+
+    sources = sorted(flow_targets["source"].unique()) if len(flow_targets) else []
+    src_of = {s: n for n, s in enumerate(sources)}
+    return Targets(
+        stock_start=years_index(stock_targets["year_start"], "stock_targets.year_start"),
+        stock_end=years_index(stock_targets["year_end"], "stock_targets.year_end"),
+        stock_birth=_index(stock_targets["birth"], lookup, "stock_targets.birth"),
+        stock_residence=_index(stock_targets["residence"], lookup, "stock_targets.residence"),
+        stock_change=f32(stock_targets["stock_change"]),
+        stock_weight=f32(stock_targets["weight"]),
+        net_year=years_index(net_migration_targets["year"], "net_migration_targets.year"),
+        net_country=_index(net_migration_targets["country"], lookup, "net_migration_targets.country"),
+        net_value=f32(net_migration_targets["net_migration"]),
+        net_weight=f32(net_migration_targets["weight"]),
+        flow_year=years_index(flow_targets["year"], "flow_targets.year"),
+        flow_origin=_index(flow_targets["origin"], lookup, "flow_targets.origin"),
+        flow_destination=_index(flow_targets["destination"], lookup, "flow_targets.destination"),
+        flow_value=f32(flow_targets["flow"]),
+        flow_weight=f32(flow_targets["weight"]),
+        flow_source=torch.as_tensor(flow_targets["source"].map(src_of).to_numpy(np.int64)),
+        flow_fold=torch.as_tensor(flow_targets["fold"].to_numpy(np.int64)),
+        sources=sources,
+    )

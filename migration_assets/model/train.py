@@ -1,0 +1,139 @@
+"""Training one ensemble member, and rolling a trained member forward for inference."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from dataclasses import asdict, dataclass
+from typing import Callable
+
+import numpy as np
+import torch
+
+from .loss import LossWeights, Scales, loss_terms, predictions
+from .network import EdgeStructure, FlowNet, bilateral, net_migration, roll
+from .tensors import ModelInputs, Targets
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    hidden: int = 16
+    epochs: int = 150
+    learning_rate: float = 0.01
+    grad_clip: float = 1.0
+    weight_stock: float = 1.0
+    weight_net: float = 1.0
+    weight_flow: float = 1.0
+    weight_source_bias: float = 1.0
+    band: float = 0.01
+    log_every: int = 10
+
+    def loss_weights(self) -> LossWeights:
+        return LossWeights(stock=self.weight_stock, net=self.weight_net, flow=self.weight_flow,
+                           source_bias=self.weight_source_bias, band=self.band)
+
+    def digest(self) -> str:
+        return hashlib.sha256(json.dumps(asdict(self), sort_keys=True).encode()).hexdigest()[:12]
+
+
+def new_model(inputs: ModelInputs, n_sources: int, hidden: int) -> FlowNet:
+    es = EdgeStructure(inputs.edges, inputs.n_countries)
+    return FlowNet(
+        n_country_features=inputs.country_features.shape[-1],
+        n_dyad_features=inputs.dyad_features.shape[-1],
+        hidden=hidden,
+        n_sources=n_sources,
+        mean_group_size=es.birth.numel() / max(es.n_groups, 1),
+    )
+
+
+def _mae(pred: torch.Tensor, target: torch.Tensor) -> float:
+    return float((pred - target).abs().mean()) if target.numel() else float("nan")
+
+
+def evaluate(model: FlowNet, inputs: ModelInputs, targets: Targets, structure: EdgeStructure | None = None
+             ) -> dict[str, float]:
+    """Mean absolute errors in persons at the target entries (no gradient)."""
+    es = structure or EdgeStructure(inputs.edges, inputs.n_countries)
+    inputs = inputs.to(next(model.parameters()).dtype)
+    with torch.no_grad():
+        flows, stocks = roll(model, inputs, structure=es)
+        pred = predictions(flows, stocks, bilateral(flows, es), net_migration(flows, es), targets,
+                           inputs.n_countries, model.source_bias)
+    return {
+        "mae_stock_change": _mae(pred["stock"], targets.stock_change),
+        "mae_net_migration": _mae(pred["net"], targets.net_value),
+        "mae_flow": _mae(pred["flow"], targets.flow_value),
+    }
+
+
+def fit(inputs: ModelInputs, train: Targets, config: TrainConfig, seed: int,
+        validation: Targets | None = None, progress: Callable[[dict], None] | None = None
+        ) -> tuple[FlowNet, list[dict]]:
+    """Train one member: full-batch backpropagation through all years and all edges.
+
+    Every epoch rolls the recurrence from the initial stocks, so training and inference are
+    the same computation. Adam uses `config.learning_rate` (method.md §9, bug 1).
+    """
+    torch.manual_seed(seed)
+    np.random.seed(seed)
+    inputs = inputs.to(torch.float32)
+    model = new_model(inputs, len(train.sources), config.hidden)
+    es = EdgeStructure(inputs.edges, inputs.n_countries)
+    scales = Scales.of(train)
+    weights = config.loss_weights()
+    optimiser = torch.optim.Adam(model.parameters(), lr=config.learning_rate)
+    history: list[dict] = []
+    start = time.perf_counter()
+    for epoch in range(1, config.epochs + 1):
+        flows, stocks = roll(model, inputs, structure=es)
+        pred = predictions(flows, stocks, bilateral(flows, es), net_migration(flows, es), train,
+                           inputs.n_countries, model.source_bias)
+        terms = loss_terms(pred, train, scales, weights, model.source_bias)
+        loss = sum(terms.values())
+        optimiser.zero_grad()
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
+        optimiser.step()
+        if epoch % config.log_every == 0 or epoch in (1, config.epochs):
+            row = {"epoch": epoch, "loss": loss.item(), **{f"loss_{k}": v.item() for k, v in terms.items()},
+                   "seconds": time.perf_counter() - start}
+            if validation is not None and validation.flow_value.numel():
+                row["heldout_mae_flow"] = evaluate(model, inputs, validation, es)["mae_flow"]
+            history.append(row)
+            if progress:
+                progress(row)
+    return model, history
+
+
+def simulate(model: FlowNet, inputs: ModelInputs, n_samples: int, stock_noise: float, seed: int
+             ) -> tuple[np.ndarray, np.ndarray]:
+    """Roll a trained member in float64: one central pass, then `n_samples` passes whose initial
+    foreign-born stocks are perturbed by log-normal noise of sigma `stock_noise` (method.md §8).
+
+    Returns flows (1 + n_samples, Y, E) and stocks (1 + n_samples, Y + 1, N, N).
+    """
+    x = inputs.to(torch.float64)
+    net = model.double()
+    es = EdgeStructure(x.edges, x.n_countries)
+    gen = torch.Generator().manual_seed(seed)
+    s0 = x.initial_stocks
+    population = s0.sum(0)
+    foreign = ~torch.eye(x.n_countries, dtype=torch.bool)
+    diagonal = torch.arange(x.n_countries)
+    flows, stocks = [], []
+    with torch.no_grad():
+        for sample in range(1 + n_samples):
+            init = s0
+            if sample:
+                noise = torch.exp(stock_noise * torch.randn(s0.shape, generator=gen, dtype=torch.float64))
+                init = torch.where(foreign, s0 * noise, s0)
+                # natives absorb the change, so the 1-January population stays as observed
+                native = (population - (init * foreign).sum(0)).clamp_min(0)
+                init = init.index_put((diagonal, diagonal), native)
+            f, s = roll(net, x, initial_stocks=init, structure=es)
+            flows.append(f.numpy())
+            stocks.append(s.numpy())
+    model.float()
+    return np.stack(flows), np.stack(stocks)

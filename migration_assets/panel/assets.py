@@ -1,0 +1,124 @@
+"""Panel assets: the harmonized tables the members train on (pure logic in panel/build.py)."""
+
+import json
+
+import dagster as dg
+import pandas as pd
+
+from ..partitions import N_MEMBERS
+from ..schemas import Table
+from ..sources.raw import column_schema
+from . import build
+from .build import PANEL
+
+
+def _key(name: str) -> dg.AssetKey:
+    return dg.AssetKey(["panel", name])
+
+
+def _raw(name: str) -> dg.AssetIn:
+    return dg.AssetIn(key=dg.AssetKey(["raw", name]))
+
+
+def _panel(name: str) -> dg.AssetIn:
+    return dg.AssetIn(key=_key(name))
+
+
+def _spec(name: str, ins: dict[str, dg.AssetIn]) -> dict:
+    table: Table = PANEL[name]
+    return dict(
+        key=_key(name), ins=ins, group_name="panel", kinds={"pandas", "duckdb"}, code_version="1", pool="duckdb",
+        description=f"{table.description}\n\n{table.markdown()}",
+        metadata={"dagster/column_schema": column_schema(table)},
+    )
+
+
+def _output(frame: pd.DataFrame, meta: dict | None = None) -> dg.Output:
+    meta = meta or {}
+    return dg.Output(frame, metadata={k: dg.MetadataValue.json(v) if isinstance(v, (dict, list)) else v
+                                      for k, v in meta.items()})
+
+
+@dg.asset(**_spec("countries", {"demography": _raw("demography")}))
+def countries(demography: pd.DataFrame) -> dg.Output:
+    """Canonical country list: every country with demography."""
+    frame = build.countries(demography)
+    return _output(frame, {"countries": len(frame)})
+
+
+@dg.asset(**_spec("country_year", {"countries": _panel("countries"), "demography": _raw("demography"),
+                                    "gdp": _raw("gdp"), "conflict": _raw("conflict"),
+                                    "union_membership": _raw("union_membership")}))
+def country_year(countries: pd.DataFrame, demography: pd.DataFrame, gdp: pd.DataFrame, conflict: pd.DataFrame,
+                 union_membership: pd.DataFrame) -> dg.Output:
+    frame, meta = build.country_year(countries, demography, gdp, conflict, union_membership)
+    return _output(frame, meta)
+
+
+@dg.asset(**_spec("dyads", {"countries": _panel("countries"), "gravity": _raw("gravity")}))
+def dyads(countries: pd.DataFrame, gravity: pd.DataFrame) -> dg.Output:
+    frame, meta = build.dyads(countries, gravity)
+    return _output(frame, meta)
+
+
+@dg.asset(**_spec("refugees", {"countries": _panel("countries"), "refugees": _raw("refugees")}))
+def refugees(countries: pd.DataFrame, refugees: pd.DataFrame) -> dg.Output:
+    frame, meta = build.refugees_panel(countries, refugees)
+    return _output(frame, meta)
+
+
+@dg.asset(**_spec("stocks_january", {"countries": _panel("countries"), "migrant_stocks": _raw("migrant_stocks")}))
+def stocks_january(countries: pd.DataFrame, migrant_stocks: pd.DataFrame) -> dg.Output:
+    frame, meta = build.stocks_january(countries, migrant_stocks)
+    return _output(frame, meta)
+
+
+@dg.asset(**_spec("initial_stocks", {"countries": _panel("countries"), "stocks_january": _panel("stocks_january"),
+                                      "demography": _raw("demography")}))
+def initial_stocks(countries: pd.DataFrame, stocks_january: pd.DataFrame, demography: pd.DataFrame) -> dg.Output:
+    frame, meta = build.initial_stocks(countries, stocks_january, demography)
+    return _output(frame, meta)
+
+
+class StockTargetConfig(dg.Config):
+    relative_error: float = build.PanelSettings.stock_relative_error
+
+
+@dg.asset(**_spec("stock_targets", {"stocks_january": _panel("stocks_january")}))
+def stock_targets(config: StockTargetConfig, stocks_january: pd.DataFrame) -> dg.Output:
+    frame, meta = build.stock_targets(stocks_january, config.relative_error)
+    return _output(frame, {**meta, "relative_error": config.relative_error})
+
+
+@dg.asset(**_spec("net_migration_targets", {"countries": _panel("countries"), "net_migration": _raw("net_migration")}))
+def net_migration_targets(countries: pd.DataFrame, net_migration: pd.DataFrame) -> dg.Output:
+    frame = build.net_migration_targets(countries, net_migration)
+    return _output(frame, {"rows": len(frame)})
+
+
+class FoldConfig(dg.Config):
+    n_folds: int = N_MEMBERS
+    fold_seed: int = 0
+
+
+@dg.asset(**_spec("flow_targets", {"countries": _panel("countries"), "observed_flows": _raw("observed_flows")}))
+def flow_targets(config: FoldConfig, countries: pd.DataFrame, observed_flows: pd.DataFrame) -> dg.Output:
+    settings = build.PanelSettings(n_folds=config.n_folds, fold_seed=config.fold_seed)
+    frame, meta = build.flow_targets(countries, observed_flows, settings)
+    return _output(frame, {**meta, "n_folds": config.n_folds, "fold_seed": config.fold_seed})
+
+
+class EdgeConfig(dg.Config):
+    min_stock: float = build.PanelSettings.min_stock
+
+
+@dg.asset(**_spec("edges", {"countries": _panel("countries"), "stocks_january": _panel("stocks_january"),
+                             "flow_targets": _panel("flow_targets")}))
+def edges(config: EdgeConfig, countries: pd.DataFrame, stocks_january: pd.DataFrame,
+          flow_targets: pd.DataFrame) -> dg.Output:
+    frame, meta = build.edges(countries, stocks_january, flow_targets, build.PanelSettings(min_stock=config.min_stock))
+    return _output(frame, {**meta, "selection_rule": dg.MetadataValue.text(json.dumps(meta["rule"]))})
+
+
+PANEL_ASSETS = [countries, country_year, dyads, refugees, stocks_january, initial_stocks, stock_targets,
+                net_migration_targets, flow_targets, edges]

@@ -1,0 +1,348 @@
+"""Harmonized panel: pure pandas functions from raw tables to the model's inputs and targets.
+
+Every function takes and returns tidy frames whose contracts are in `PANEL` below, so the panel
+can be inspected in DuckDB and tested without Dagster.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from ..schemas import Column, Table
+
+_x = "scaled covariate (dimensionless)"
+
+PANEL: dict[str, Table] = {
+    t.name: t
+    for t in [
+        Table("countries", "Canonical country list; idx is the position in every model tensor.",
+              (Column("country", "VARCHAR", "ISO3 code"), Column("idx", "INTEGER", "tensor index")), ("country",)),
+        Table(
+            "country_year",
+            "Demography and scaled country covariates per year.",
+            (
+                Column("year", "INTEGER", "calendar year"),
+                Column("country", "VARCHAR", "ISO3 code"),
+                Column("population", "DOUBLE", "population on 1 January, persons"),
+                Column("births", "DOUBLE", "live births during the year, persons"),
+                Column("death_rate", "DOUBLE", "deaths during the year / population on 1 January"),
+                Column("x_log_population", "DOUBLE", f"standardized log population; {_x}"),
+                Column("x_log_gdp_per_capita", "DOUBLE", f"standardized log GDP per capita; {_x}"),
+                Column("x_gdp_growth", "DOUBLE", f"standardized GDP growth; {_x}"),
+                Column("x_life_expectancy", "DOUBLE", f"standardized life expectancy; {_x}"),
+                Column("x_birth_rate", "DOUBLE", f"standardized births / population; {_x}"),
+                Column("x_death_rate", "DOUBLE", f"standardized deaths / population; {_x}"),
+                Column("x_log_conflict_deaths", "DOUBLE", f"standardized log(1 + conflict deaths); {_x}"),
+                Column("x_union_member", "DOUBLE", "1 if a member of the free-movement union, else 0"),
+            ),
+            ("year", "country"),
+        ),
+        Table(
+            "dyads",
+            "Scaled static covariates of each ordered country pair.",
+            (
+                Column("origin", "VARCHAR", "ISO3 code"),
+                Column("destination", "VARCHAR", "ISO3 code"),
+                Column("x_log_distance", "DOUBLE", f"standardized log distance; {_x}"),
+                Column("x_common_language", "DOUBLE", "common language index as reported"),
+                Column("x_religious_similarity", "DOUBLE", "religious similarity as reported"),
+                Column("x_colonial_tie", "DOUBLE", "1 if origin was a colony of destination"),
+            ),
+            ("origin", "destination"),
+        ),
+        Table(
+            "refugees",
+            "Refugee stocks at the start of each year (the previous year's end-of-year count), scaled.",
+            (
+                Column("year", "INTEGER", "refugees on 1 January of this year"),
+                Column("origin", "VARCHAR", "ISO3 country of origin"),
+                Column("asylum", "VARCHAR", "ISO3 country of asylum"),
+                Column("refugees", "DOUBLE", "persons"),
+                Column("x_log_refugees", "DOUBLE", f"log(1 + refugees) / its standard deviation; {_x}"),
+            ),
+            ("year", "origin", "asylum"),
+        ),
+        Table(
+            "stocks_january",
+            "Foreign-born stocks moved from mid-year to 1 January of the same year.",
+            (
+                Column("year", "INTEGER", "stock on 1 January of this year"),
+                Column("birth", "VARCHAR", "ISO3 country of birth"),
+                Column("residence", "VARCHAR", "ISO3 country of residence"),
+                Column("stock", "DOUBLE", "persons"),
+            ),
+            ("year", "birth", "residence"),
+        ),
+        Table(
+            "initial_stocks",
+            "Complete stock matrix on 1 January of the first year, natives on the diagonal: the recurrence's start.",
+            (
+                Column("birth", "VARCHAR", "ISO3 country of birth"),
+                Column("residence", "VARCHAR", "ISO3 country of residence"),
+                Column("stock", "DOUBLE", "persons on 1 January of the first panel year"),
+            ),
+            ("birth", "residence"),
+        ),
+        Table(
+            "stock_targets",
+            "Changes of foreign-born stocks between successive 1-January stock points.",
+            (
+                Column("year_start", "INTEGER", "first 1 January"),
+                Column("year_end", "INTEGER", "second 1 January"),
+                Column("birth", "VARCHAR", "ISO3 country of birth"),
+                Column("residence", "VARCHAR", "ISO3 country of residence"),
+                Column("stock_change", "DOUBLE", "stock(year_end) - stock(year_start), persons"),
+                Column("weight", "DOUBLE", "loss weight in (0, 1]; low where noise swamps the change"),
+            ),
+            ("year_start", "birth", "residence"),
+        ),
+        Table(
+            "net_migration_targets",
+            "Net migration targets per country and year.",
+            (
+                Column("year", "INTEGER", "calendar year"),
+                Column("country", "VARCHAR", "ISO3 code"),
+                Column("net_migration", "DOUBLE", "persons"),
+                Column("weight", "DOUBLE", "loss weight"),
+            ),
+            ("year", "country"),
+        ),
+        Table(
+            "flow_targets",
+            "Observed bilateral flows used as targets, with each corridor's cross-validation fold.",
+            (
+                Column("year", "INTEGER", "calendar year"),
+                Column("origin", "VARCHAR", "ISO3 code"),
+                Column("destination", "VARCHAR", "ISO3 code"),
+                Column("flow", "DOUBLE", "persons during the year"),
+                Column("source", "VARCHAR", "reporting system"),
+                Column("weight", "DOUBLE", "loss weight"),
+                Column("fold", "INTEGER", "corridor fold; member m trains without fold m mod n_folds"),
+            ),
+            ("year", "origin", "destination", "source"),
+        ),
+        Table(
+            "edges",
+            "The (birth, origin, destination) triples the model may move people along.",
+            (
+                Column("edge", "INTEGER", "edge index in the model's flow vector"),
+                Column("birth", "VARCHAR", "ISO3 country of birth"),
+                Column("origin", "VARCHAR", "ISO3 country moved from"),
+                Column("destination", "VARCHAR", "ISO3 country moved to"),
+            ),
+            ("edge",),
+        ),
+    ]
+}
+
+
+@dataclass(frozen=True)
+class PanelSettings:
+    min_stock: float = 100.0  # a stock cell this large at some stock point makes its group/destination an edge
+    stock_relative_error: float = 0.10  # relative error of a reported stock, for target weights
+    n_folds: int = 5
+    fold_seed: int = 0
+
+
+def _standardize(x: pd.Series) -> tuple[pd.Series, dict]:
+    mean, std = float(x.mean()), float(x.std())
+    std = std if std > 0 else 1.0
+    return (x - mean) / std, {"mean": mean, "std": std}
+
+
+def countries(demography: pd.DataFrame) -> pd.DataFrame:
+    codes = sorted(demography["country"].unique())
+    return PANEL["countries"].conform(pd.DataFrame({"country": codes, "idx": range(len(codes))}))
+
+
+def _fill_by_country(frame: pd.DataFrame, column: str) -> int:
+    """Interpolate gaps within each country's series, extend ends, then use the overall mean."""
+    missing = int(frame[column].isna().sum())
+    if missing:
+        frame[column] = frame.groupby("country")[column].transform(
+            lambda s: s.interpolate(limit_direction="both"))
+        frame[column] = frame[column].fillna(frame[column].mean())
+    return missing
+
+
+def country_year(countries_: pd.DataFrame, demography: pd.DataFrame, gdp: pd.DataFrame, conflict: pd.DataFrame,
+                 union_membership: pd.DataFrame) -> tuple[pd.DataFrame, dict]:
+    """Join the country-year sources on the demography grid and scale the covariates."""
+    keep = set(countries_["country"])
+    grid = demography[demography["country"].isin(keep)].sort_values(["year", "country"]).reset_index(drop=True)
+    frame = grid.merge(gdp, on=["year", "country"], how="left").merge(
+        conflict, on=["year", "country"], how="left").merge(union_membership, on=["year", "country"], how="left")
+    filled = {c: _fill_by_country(frame, c) for c in ["gdp_per_capita", "gdp_growth", "life_expectancy"]}
+    frame["conflict_deaths"] = frame["conflict_deaths"].fillna(0.0)
+    frame["member"] = frame["member"].fillna(0.0)
+    frame["death_rate"] = frame["deaths"] / frame["population"]
+    scaling = {}
+    for name, raw in {
+        "x_log_population": np.log(frame["population"]),
+        "x_log_gdp_per_capita": np.log(frame["gdp_per_capita"].clip(lower=1.0)),
+        "x_gdp_growth": frame["gdp_growth"],
+        "x_life_expectancy": frame["life_expectancy"],
+        "x_birth_rate": frame["births"] / frame["population"],
+        "x_death_rate": frame["death_rate"],
+        "x_log_conflict_deaths": np.log1p(frame["conflict_deaths"]),
+    }.items():
+        frame[name], scaling[name] = _standardize(raw)
+    frame["x_union_member"] = frame["member"]
+    return PANEL["country_year"].conform(frame), {"scaling": scaling, "filled_values": filled}
+
+
+def dyads(countries_: pd.DataFrame, gravity: pd.DataFrame) -> tuple[pd.DataFrame, dict]:
+    codes = list(countries_["country"])
+    pairs = pd.MultiIndex.from_product([codes, codes], names=["origin", "destination"]).to_frame(index=False)
+    pairs = pairs[pairs["origin"] != pairs["destination"]]
+    frame = pairs.merge(gravity, on=["origin", "destination"], how="left")
+    missing = int(frame["distance_km"].isna().sum())
+    frame["distance_km"] = frame["distance_km"].fillna(frame["distance_km"].median())
+    frame[["common_language", "religious_similarity", "colonial_tie"]] = frame[
+        ["common_language", "religious_similarity", "colonial_tie"]].fillna(0.0)
+    frame["x_log_distance"], scaling = _standardize(np.log(frame["distance_km"].clip(lower=1.0)))
+    frame["x_common_language"] = frame["common_language"]
+    frame["x_religious_similarity"] = frame["religious_similarity"]
+    frame["x_colonial_tie"] = frame["colonial_tie"]
+    return PANEL["dyads"].conform(frame), {"scaling": {"x_log_distance": scaling}, "missing_pairs": missing}
+
+
+def refugees_panel(countries_: pd.DataFrame, refugees: pd.DataFrame) -> tuple[pd.DataFrame, dict]:
+    keep = set(countries_["country"])
+    r = refugees[refugees["origin"].isin(keep) & refugees["asylum"].isin(keep) & (refugees["refugees"] > 0)]
+    r = r.groupby(["year", "origin", "asylum"], as_index=False)["refugees"].sum()
+    r["year"] = r["year"] + 1  # end of year t is 1 January of t + 1
+    logs = np.log1p(r["refugees"])
+    std = float(logs.std()) if len(r) > 1 and logs.std() > 0 else 1.0
+    r["x_log_refugees"] = logs / std
+    return PANEL["refugees"].conform(r), {"scaling": {"x_log_refugees": {"std": std}}, "rows": len(r)}
+
+
+def stocks_january(countries_: pd.DataFrame, migrant_stocks: pd.DataFrame) -> tuple[pd.DataFrame, dict]:
+    """Move mid-year stocks to 1 January by linear interpolation between stock points.
+
+    For a cell reported at mid-year points y_0 < y_1 < ..., the 1-January value of year y_n is
+    S(y_n) − ½ (S(y_n) − S(y_{n−1})) / (y_n − y_{n−1}); the first point uses the next interval.
+    A cell reported at a single point keeps its mid-year value. Negative results are set to 0.
+    """
+    keep = set(countries_["country"])
+    s = migrant_stocks[migrant_stocks["birth"].isin(keep) & migrant_stocks["residence"].isin(keep)
+                       & (migrant_stocks["birth"] != migrant_stocks["residence"])]
+    wide = s.pivot_table(index=["birth", "residence"], columns="year", values="stock", aggfunc="sum")
+    years = list(wide.columns)
+    values = wide.to_numpy(np.float64)
+    out = values.copy()
+    for n, y in enumerate(years):
+        other = n - 1 if n > 0 else n + 1
+        if other >= len(years):
+            continue
+        slope = (values[:, n] - values[:, other]) / (years[n] - years[other])
+        shifted = values[:, n] - 0.5 * slope
+        out[:, n] = np.where(np.isnan(shifted), values[:, n], shifted)
+    frame = pd.DataFrame(out, index=wide.index, columns=pd.Index(years, name="year"))
+    frame = frame.stack(future_stack=True).dropna().rename("stock").reset_index()
+    frame["stock"] = frame["stock"].clip(lower=0.0)
+    return PANEL["stocks_january"].conform(frame), {"stock_points": [int(y) for y in years],
+                                                    "cells": int(len(wide))}
+
+
+def initial_stocks(countries_: pd.DataFrame, january: pd.DataFrame, demography: pd.DataFrame) -> tuple[pd.DataFrame, dict]:
+    """1-January stocks of the first year: reported where available, else the cell's earliest
+    later stock point; natives = population − foreign-born residents (at least 0)."""
+    first = int(demography["year"].min())
+    earliest = january.sort_values("year").groupby(["birth", "residence"], as_index=False).first()
+    from_later = int((earliest["year"] > first).sum())
+    foreign = earliest[["birth", "residence", "stock"]]
+    pop = demography[demography["year"] == first].set_index("country")["population"]
+    foreign_total = foreign.groupby("residence")["stock"].sum()
+    codes = list(countries_["country"])
+    natives = (pop.reindex(codes) - foreign_total.reindex(codes).fillna(0.0))
+    short = natives[natives < 0]
+    natives = natives.clip(lower=0.0)
+    frame = pd.concat([foreign, pd.DataFrame({"birth": codes, "residence": codes, "stock": natives.to_numpy()})])
+    return PANEL["initial_stocks"].conform(frame.sort_values(["birth", "residence"])), {
+        "first_year": first, "cells_filled_from_later_points": from_later,
+        "countries_with_more_foreign_born_than_population": sorted(short.index)}
+
+
+def stock_targets(january: pd.DataFrame, relative_error: float) -> tuple[pd.DataFrame, dict]:
+    """Stock changes between successive 1-January points of each cell, weighted by how far the
+    change stands out of the reporting noise: ẽ = √(σ₀² + σ₁²) / max(|Δ|, 1) with σ = relative
+    error × stock, and w = exp(−ẽ / median ẽ), floored at 0.05."""
+    s = january.sort_values(["birth", "residence", "year"])
+    nxt = s.groupby(["birth", "residence"]).shift(-1)
+    frame = s.assign(year_start=s["year"], year_end=nxt["year"], stock_end=nxt["stock"]).dropna(
+        subset=["year_end"])
+    frame["stock_change"] = frame["stock_end"] - frame["stock"]
+    noise = relative_error * np.sqrt(frame["stock"] ** 2 + frame["stock_end"] ** 2)
+    e = noise / frame["stock_change"].abs().clip(lower=1.0)
+    median = float(e.median()) if len(e) else 1.0
+    frame["weight"] = np.exp(-e / max(median, 1e-12)).clip(lower=0.05)
+    return PANEL["stock_targets"].conform(frame), {"rows": len(frame), "median_weight": float(frame["weight"].median()) if len(frame) else None}
+
+
+def net_migration_targets(countries_: pd.DataFrame, net_migration: pd.DataFrame) -> pd.DataFrame:
+    n = net_migration[net_migration["country"].isin(set(countries_["country"]))].dropna(subset=["net_migration"])
+    return PANEL["net_migration_targets"].conform(n.assign(weight=1.0))
+
+
+def corridor_folds(flows: pd.DataFrame, n_folds: int, seed: int) -> pd.DataFrame:
+    """Assign every observed corridor to one of n_folds folds, fixed by seed."""
+    corridors = flows[["origin", "destination"]].drop_duplicates().sort_values(["origin", "destination"])
+    order = np.random.default_rng(seed).permutation(len(corridors))
+    fold = np.empty(len(corridors), dtype=np.int64)
+    fold[order] = np.arange(len(corridors)) % max(n_folds, 1)
+    return corridors.assign(fold=fold)
+
+
+def flow_targets(countries_: pd.DataFrame, observed_flows: pd.DataFrame, settings: PanelSettings
+                 ) -> tuple[pd.DataFrame, dict]:
+    keep = set(countries_["country"])
+    f = observed_flows[observed_flows["origin"].isin(keep) & observed_flows["destination"].isin(keep)
+                       & (observed_flows["origin"] != observed_flows["destination"])].dropna(subset=["flow"])
+    f = f.merge(corridor_folds(f, settings.n_folds, settings.fold_seed), on=["origin", "destination"])
+    frame = PANEL["flow_targets"].conform(f.assign(weight=1.0))
+    per_fold = frame.groupby("fold").size().to_dict()
+    return frame, {"corridors": int(f[["origin", "destination"]].drop_duplicates().shape[0]),
+                   "rows_per_fold": {int(k): int(v) for k, v in per_fold.items()},
+                   "sources": sorted(frame["source"].unique())}
+
+
+EDGE_RULE = (
+    "groups (i, j) = every (i, i) and every (i, j) whose foreign-born stock reaches min_stock at some 1-January "
+    "stock point; destinations of a group = i itself (return) and every k != j whose stock of i-born reaches "
+    "min_stock at some point; plus (j, j, k) for every observed corridor j -> k"
+)
+
+
+def edges(countries_: pd.DataFrame, january: pd.DataFrame, flows: pd.DataFrame, settings: PanelSettings
+          ) -> tuple[pd.DataFrame, dict]:
+    codes = list(countries_["country"])
+    n = len(codes)
+    idx = {c: i for i, c in enumerate(codes)}
+    peak = january.groupby(["birth", "residence"])["stock"].max()
+    peak = peak[peak >= settings.min_stock]
+    present = np.zeros((n, n), dtype=bool)  # present[i, k]: i-born have a diaspora in k
+    present[peak.index.get_level_values(0).map(idx), peak.index.get_level_values(1).map(idx)] = True
+    np.fill_diagonal(present, True)  # natives, and return destinations
+    observed = np.zeros((n, n), dtype=bool)
+    if len(flows):
+        observed[flows["origin"].map(idx), flows["destination"].map(idx)] = True
+    b, o, d = [], [], []
+    for i in range(n):
+        for j in np.flatnonzero(present[i]):
+            dest = present[i].copy()
+            if i == j:
+                dest |= observed[j]
+            dest[j] = False
+            ks = np.flatnonzero(dest)
+            b.extend([i] * ks.size)
+            o.extend([j] * ks.size)
+            d.extend(ks.tolist())
+    arr = np.asarray(codes, dtype=object)
+    frame = pd.DataFrame({"edge": np.arange(len(b)), "birth": arr[b], "origin": arr[o], "destination": arr[d]})
+    return PANEL["edges"].conform(frame), {"rule": EDGE_RULE, "min_stock": settings.min_stock, "edges": len(b),
+                                           "density": len(b) / max(n * n * (n - 1), 1)}

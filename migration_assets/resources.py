@@ -1,0 +1,226 @@
+"""Resources: the warehouse IO manager, the model store and the data sources."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from contextlib import contextmanager
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import dagster as dg
+import duckdb
+import pandas as pd
+import torch
+from dagster._utils.backoff import backoff
+from dagster_duckdb.io_manager import DuckDbClient, _get_cleanup_statement
+from dagster_duckdb_pandas import DuckDBPandasIOManager, DuckDBPandasTypeHandler
+
+from .schemas import RAW, TRUTH
+from .synthetic import SyntheticWorld, WorldConfig, generate_world
+
+DEFAULT_WAREHOUSE = "data/warehouse.duckdb"
+DEFAULT_MODEL_DIR = "data/models"
+
+
+def warehouse_path() -> str:
+    return os.environ.get("MIGRATION_WAREHOUSE", DEFAULT_WAREHOUSE)
+
+
+# ---------------------------------------------------------------------------------------------
+# Warehouse: DuckDB through dagster-duckdb-pandas, made atomic and insert-by-name.
+
+
+class _AtomicDuckDbClient(DuckDbClient):
+    """Reads open the warehouse read-only (parallel runs may read at once); each write (delete
+    of the slice, then insert) is one transaction, so a failure leaves the table as it was."""
+
+    @staticmethod
+    @contextmanager
+    def connect(context, table_slice):
+        reading = isinstance(context, dg.InputContext)
+        conn = backoff(
+            fn=duckdb.connect,
+            retry_on=(RuntimeError, duckdb.IOException),
+            kwargs={"database": context.resource_config["database"], "read_only": reading,
+                    "config": {"custom_user_agent": "dagster", **context.resource_config["connection_config"]}},
+            max_retries=10,
+        )
+        try:
+            if reading:
+                yield conn
+                return
+            conn.begin()
+            try:
+                yield conn
+            except BaseException:
+                conn.rollback()
+                raise
+            conn.commit()
+        finally:
+            conn.close()
+
+    @staticmethod
+    def delete_table_slice(context, table_slice, connection) -> None:
+        # inside a transaction a failed DELETE would abort it, so test for the table first
+        exists = connection.execute(
+            "select 1 from information_schema.tables where table_schema = ? and table_name = ?",
+            [table_slice.schema, table_slice.table]).fetchone()
+        if exists:
+            connection.execute(_get_cleanup_statement(table_slice))
+
+
+class _ByNameHandler(DuckDBPandasTypeHandler):
+    """Creates tables with the column types of the asset's `dagster/column_schema` (even for an
+    empty frame) and inserts by column name, so a frame whose columns come in another order can
+    never land in the wrong columns. An unpartitioned table is replaced whole; a partitioned one
+    whose columns changed stops with instructions instead of mixing layouts."""
+
+    def handle_output(self, context, table_slice, obj: pd.DataFrame, connection):
+        table = f"{table_slice.schema}.{table_slice.table}"
+        schema = (context.definition_metadata or {}).get("dagster/column_schema")
+        if schema is not None:
+            columns = ", ".join(f'"{c.name}" {c.type}' for c in schema.columns)
+            wanted = [c.name for c in schema.columns]
+            if not context.has_asset_partitions:
+                connection.execute(f"create or replace table {table} ({columns})")
+            else:
+                connection.execute(f"create table if not exists {table} ({columns})")
+                have = [r[0] for r in connection.execute(f"select * from {table} limit 0").description]
+                if have != wanted:
+                    raise dg.Failure(
+                        f"warehouse table {table} has columns {have} but this code writes {wanted}. Fix: "
+                        f"`DROP TABLE {table}` in DuckDB, then re-materialize every partition of the asset.")
+            obj = obj[wanted]
+        else:
+            connection.execute(f"create table if not exists {table} as select * from obj limit 0")
+        connection.execute(f"insert into {table} by name select * from obj")
+        row_key = "dagster/partition_row_count" if context.has_asset_partitions else "dagster/row_count"
+        context.add_output_metadata({row_key: len(obj)})
+
+
+class WarehouseIOManager(DuckDBPandasIOManager):
+    """DuckDB warehouse. Keys are [schema, table]; writes are atomic."""
+
+    @staticmethod
+    def type_handlers():
+        return [_ByNameHandler()]
+
+    @staticmethod
+    def default_load_type():
+        return pd.DataFrame
+
+    def create_io_manager(self, context):
+        manager = super().create_io_manager(context)
+        manager._db_client = _AtomicDuckDbClient()  # noqa: SLF001 (the library offers no hook)
+        return manager
+
+
+# ---------------------------------------------------------------------------------------------
+# Model store: state_dict files, configs and training curves per member.
+
+
+def _atomic_write(path: Path, write) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    os.close(fd)
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+class ModelStore(dg.ConfigurableResource):
+    """Trained members as files: <root>/<member>/{weights.pt, config.json, history.json}."""
+
+    root: str = DEFAULT_MODEL_DIR
+
+    def member_dir(self, member: str) -> Path:
+        return Path(self.root) / member
+
+    def save(self, member: str, state_dict: dict, config: dict, history: list[dict]) -> Path:
+        folder = self.member_dir(member)
+        _atomic_write(folder / "history.json", lambda p: Path(p).write_text(json.dumps(history, indent=1)))
+        _atomic_write(folder / "config.json", lambda p: Path(p).write_text(json.dumps(config, indent=1, sort_keys=True)))
+        _atomic_write(folder / "weights.pt", lambda p: torch.save(state_dict, p))
+        return folder
+
+    def load(self, member: str) -> tuple[dict, dict]:
+        folder = self.member_dir(member)
+        weights = folder / "weights.pt"
+        if not weights.exists():
+            raise FileNotFoundError(f"no trained weights for member {member} in {folder}; materialize models/member "
+                                    f"for partition {member} first")
+        config = json.loads((folder / "config.json").read_text())
+        return torch.load(weights, weights_only=True), config
+
+
+# ---------------------------------------------------------------------------------------------
+# Data sources: each raw asset asks its source for one table in the contract of schemas.RAW.
+
+
+def frame_digest(frame: pd.DataFrame) -> str:
+    """Content hash of a frame (values and column names), used as its data version."""
+    h = hashlib.sha256(",".join(frame.columns).encode())
+    h.update(pd.util.hash_pandas_object(frame, index=False).to_numpy().tobytes())
+    return h.hexdigest()[:16]
+
+
+class MigrationSource(dg.ConfigurableResource):
+    """Where raw tables come from. Subclasses return each table of schemas.RAW as a DataFrame."""
+
+    def table(self, name: str) -> pd.DataFrame:
+        raise NotImplementedError
+
+    def origin(self, name: str) -> str:
+        """Human-readable origin of a table (a file path, or the synthetic world's settings)."""
+        raise NotImplementedError
+
+
+@lru_cache(maxsize=4)
+def _world(config: WorldConfig) -> SyntheticWorld:
+    return generate_world(config)
+
+
+class SyntheticSource(MigrationSource):
+    """The embedded default: a seeded synthetic world with known truth (migration_assets/synthetic)."""
+
+    n_countries: int = 30
+    start_year: int = 1990
+    end_year: int = 2023
+    seed: int = 0
+
+    def config(self) -> WorldConfig:
+        return WorldConfig(n_countries=self.n_countries, start_year=self.start_year, end_year=self.end_year,
+                           seed=self.seed)
+
+    def world(self) -> SyntheticWorld:
+        return _world(self.config())
+
+    def table(self, name: str) -> pd.DataFrame:
+        if name not in RAW:
+            raise KeyError(f"unknown raw table {name!r}; known: {sorted(RAW)}")
+        return self.world().raw(name)
+
+    def truth(self, name: str) -> pd.DataFrame:
+        if name not in TRUTH:
+            raise KeyError(f"unknown truth table {name!r}; known: {sorted(TRUTH)}")
+        return self.world().truth(name)
+
+    def origin(self, name: str) -> str:
+        c = self.config()
+        return (f"synthetic world (seed={c.seed}, {c.n_countries} countries, {c.start_year}-{c.end_year}), "
+                f"table {name}")
+
+
+def default_resources() -> dict[str, Any]:
+    return {
+        "io_manager": WarehouseIOManager(database=warehouse_path()),
+        "model_store": ModelStore(root=os.environ.get("MIGRATION_MODEL_DIR", DEFAULT_MODEL_DIR)),
+        "source": SyntheticSource(),
+    }

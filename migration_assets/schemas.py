@@ -1,0 +1,288 @@
+"""Table contracts: every table the platform writes, with its columns, DuckDB types and units.
+
+Conventions used everywhere:
+- countries are ISO3 codes (synthetic countries use codes from the ISO user-assigned range QMA-QZZ);
+- counts are persons;
+- stocks are counted on 1 January of `year` unless the table says otherwise (UN stocks are mid-year);
+- flows count moves during calendar year `year` (1 January to 31 December).
+
+Frames are written in exactly this column order (`Table.conform`), because a table in the
+warehouse is the user-facing contract and a positional insert must never shuffle columns.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+
+_PANDAS_DTYPE = {"INTEGER": "int64", "VARCHAR": "object", "DOUBLE": "float64"}
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    dtype: str  # DuckDB type: INTEGER, VARCHAR or DOUBLE
+    description: str
+
+
+class ContractError(ValueError):
+    """A frame does not meet its table contract; the message says which column, which rows and the fix."""
+
+
+@dataclass(frozen=True)
+class Table:
+    name: str
+    description: str
+    columns: tuple[Column, ...]
+    key: tuple[str, ...]  # columns that identify a row
+
+    @property
+    def column_names(self) -> list[str]:
+        return [c.name for c in self.columns]
+
+    def conform(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """Return `frame` with exactly this table's columns, in order, with its dtypes.
+
+        Raises ContractError naming the missing column or the first rows that cannot be converted.
+        """
+        missing = [c for c in self.column_names if c not in frame.columns]
+        if missing:
+            raise ContractError(
+                f"table {self.name}: missing column(s) {missing} (found {list(frame.columns)}). "
+                f"Fix: provide the columns {self.column_names}.")
+        out = frame[self.column_names].copy()
+        for c in self.columns:
+            values = out[c.name]
+            if c.dtype == "VARCHAR":
+                out[c.name] = values.astype(object)
+                continue
+            numeric = pd.to_numeric(values, errors="coerce")
+            bad = numeric.isna() & values.notna()
+            if c.dtype == "INTEGER":
+                bad |= numeric.isna() | (numeric.notna() & (numeric != numeric.round()))
+            if bad.any():
+                rows = ", ".join(f"row {i}: {values[i]!r}" for i in list(values.index[bad])[:5])
+                raise ContractError(
+                    f"table {self.name}: column `{c.name}` must be {c.dtype}; {int(bad.sum())} value(s) are not "
+                    f"({rows}). Fix: correct or remove those rows in the source.")
+            out[c.name] = numeric.astype(_PANDAS_DTYPE[c.dtype])
+        return out.reset_index(drop=True)
+
+    def empty(self) -> pd.DataFrame:
+        return self.conform(pd.DataFrame({c: [] for c in self.column_names}))
+
+    def markdown(self) -> str:
+        rows = "\n".join(f"| `{c.name}` | {c.dtype} | {c.description} |" for c in self.columns)
+        return f"| column | type | meaning |\n|---|---|---|\n{rows}"
+
+
+def _c(name: str, dtype: str, description: str) -> Column:
+    return Column(name, dtype, description)
+
+
+YEAR = _c("year", "INTEGER", "calendar year")
+COUNTRY = _c("country", "VARCHAR", "ISO3 code")
+
+
+def _quantiles(what: str) -> tuple[Column, ...]:
+    return (
+        _c("mean", "DOUBLE", f"ensemble mean of {what}, persons"),
+        _c("std", "DOUBLE", f"ensemble standard deviation of {what}, persons"),
+        _c("p05", "DOUBLE", f"5th percentile of {what} over members and samples, persons"),
+        _c("p50", "DOUBLE", f"median of {what}, persons"),
+        _c("p95", "DOUBLE", f"95th percentile of {what}, persons"),
+    )
+
+
+RAW: dict[str, Table] = {
+    t.name: t
+    for t in [
+        Table(
+            "migrant_stocks",
+            "Bilateral international migrant stocks (UN DESA style): foreign-born persons by country "
+            "of birth and residence, counted at mid-year (1 July), every five years.",
+            (
+                _c("year", "INTEGER", "reference year; the stock is counted on 1 July of this year"),
+                _c("birth", "VARCHAR", "ISO3 country of birth"),
+                _c("residence", "VARCHAR", "ISO3 country of residence"),
+                _c("stock", "DOUBLE", "persons born in `birth` living in `residence` on 1 July; birth != residence"),
+            ),
+            ("year", "birth", "residence"),
+        ),
+        Table(
+            "demography",
+            "Annual demography per country (UN WPP style).",
+            (
+                YEAR,
+                COUNTRY,
+                _c("population", "DOUBLE", "total population on 1 January, persons"),
+                _c("births", "DOUBLE", "live births during the calendar year, persons"),
+                _c("deaths", "DOUBLE", "deaths during the calendar year, persons"),
+                _c("life_expectancy", "DOUBLE", "life expectancy at birth, years"),
+            ),
+            ("year", "country"),
+        ),
+        Table(
+            "net_migration",
+            "Annual net international migration per country (national statistics or UN WPP).",
+            (YEAR, COUNTRY, _c("net_migration", "DOUBLE", "immigrants minus emigrants during the calendar year, persons")),
+            ("year", "country"),
+        ),
+        Table(
+            "gdp",
+            "Real GDP per capita and its growth.",
+            (
+                YEAR,
+                COUNTRY,
+                _c("gdp_per_capita", "DOUBLE", "GDP per capita, constant 2015 US dollars"),
+                _c("gdp_growth", "DOUBLE", "annual growth of real GDP, percent"),
+            ),
+            ("year", "country"),
+        ),
+        Table(
+            "gravity",
+            "Static bilateral gravity covariates for every ordered pair of distinct countries.",
+            (
+                _c("origin", "VARCHAR", "ISO3 code"),
+                _c("destination", "VARCHAR", "ISO3 code"),
+                _c("distance_km", "DOUBLE", "population-weighted distance, kilometres"),
+                _c("common_language", "DOUBLE", "common spoken language index, 0 = none"),
+                _c("religious_similarity", "DOUBLE", "dot product of religion shares, 0 = none"),
+                _c("colonial_tie", "DOUBLE", "1 if origin was ever a colony of destination, else 0"),
+            ),
+            ("origin", "destination"),
+        ),
+        Table(
+            "union_membership",
+            "Membership of a free-movement economic union (EU style), per country and year.",
+            (YEAR, COUNTRY, _c("member", "DOUBLE", "1 if a member during the year, else 0")),
+            ("year", "country"),
+        ),
+        Table(
+            "conflict",
+            "Battle-related deaths per country and year (UCDP GED style).",
+            (YEAR, COUNTRY, _c("conflict_deaths", "DOUBLE", "deaths in organised violence during the calendar year, persons")),
+            ("year", "country"),
+        ),
+        Table(
+            "refugees",
+            "Refugees and asylum-seekers by country of origin and of asylum (UNHCR style), end of year.",
+            (
+                YEAR,
+                _c("origin", "VARCHAR", "ISO3 country of origin"),
+                _c("asylum", "VARCHAR", "ISO3 country of asylum"),
+                _c("refugees", "DOUBLE", "refugees and asylum-seekers on 31 December, persons"),
+            ),
+            ("year", "origin", "asylum"),
+        ),
+        Table(
+            "observed_flows",
+            "Reported bilateral migration flows for the corridors some statistical system observes.",
+            (
+                YEAR,
+                _c("origin", "VARCHAR", "ISO3 country of previous residence"),
+                _c("destination", "VARCHAR", "ISO3 reporting country of next residence"),
+                _c("flow", "DOUBLE", "persons who moved from origin to destination during the calendar year"),
+                _c("source", "VARCHAR", "reporting system the figure comes from"),
+            ),
+            ("year", "origin", "destination", "source"),
+        ),
+    ]
+}
+
+TRUTH: dict[str, Table] = {
+    t.name: t
+    for t in [
+        Table(
+            "flows_by_birth",
+            "True annual flows of the synthetic world by country of birth (never read by estimation).",
+            (
+                YEAR,
+                _c("birth", "VARCHAR", "ISO3 country of birth"),
+                _c("origin", "VARCHAR", "ISO3 residence on 1 January"),
+                _c("destination", "VARCHAR", "ISO3 residence after the move"),
+                _c("flow", "DOUBLE", "persons who moved during the calendar year"),
+            ),
+            ("year", "birth", "origin", "destination"),
+        ),
+        Table(
+            "flows",
+            "True annual bilateral flows of the synthetic world (summed over country of birth).",
+            (
+                YEAR,
+                _c("origin", "VARCHAR", "ISO3 residence on 1 January"),
+                _c("destination", "VARCHAR", "ISO3 residence after the move"),
+                _c("flow", "DOUBLE", "persons who moved during the calendar year"),
+            ),
+            ("year", "origin", "destination"),
+        ),
+        Table(
+            "stocks",
+            "True bilateral stocks of the synthetic world on 1 January, natives on the diagonal.",
+            (
+                YEAR,
+                _c("birth", "VARCHAR", "ISO3 country of birth"),
+                _c("residence", "VARCHAR", "ISO3 country of residence"),
+                _c("stock", "DOUBLE", "persons born in `birth` living in `residence` on 1 January"),
+            ),
+            ("year", "birth", "residence"),
+        ),
+        Table(
+            "net_migration",
+            "True annual net migration of the synthetic world.",
+            (YEAR, COUNTRY, _c("net_migration", "DOUBLE", "immigrants minus emigrants during the calendar year, persons")),
+            ("year", "country"),
+        ),
+    ]
+}
+
+ESTIMATES: dict[str, Table] = {
+    t.name: t
+    for t in [
+        Table(
+            "flows",
+            "Estimated annual bilateral migration flows.",
+            (
+                _c("year", "INTEGER", "calendar year of the moves"),
+                _c("origin", "VARCHAR", "ISO3 country of residence on 1 January"),
+                _c("destination", "VARCHAR", "ISO3 country of residence after the move"),
+                *_quantiles("people who moved from origin to destination during the year"),
+            ),
+            ("year", "origin", "destination"),
+        ),
+        Table(
+            "flows_by_birth",
+            "Estimated annual migration flows by country of birth.",
+            (
+                _c("year", "INTEGER", "calendar year of the moves"),
+                _c("birth", "VARCHAR", "ISO3 country of birth of the movers"),
+                _c("origin", "VARCHAR", "ISO3 country of residence on 1 January"),
+                _c("destination", "VARCHAR", "ISO3 country of residence after the move"),
+                *_quantiles("people born in `birth` who moved from origin to destination during the year"),
+            ),
+            ("year", "birth", "origin", "destination"),
+        ),
+        Table(
+            "stocks",
+            "Estimated bilateral stocks on 1 January; the diagonal (birth = residence) holds the native-born.",
+            (
+                _c("year", "INTEGER", "stocks are counted on 1 January of this year"),
+                _c("birth", "VARCHAR", "ISO3 country of birth"),
+                _c("residence", "VARCHAR", "ISO3 country of residence"),
+                *_quantiles("people born in `birth` living in `residence`"),
+            ),
+            ("year", "birth", "residence"),
+        ),
+        Table(
+            "net_migration",
+            "Estimated annual net migration (inflows minus outflows).",
+            (
+                _c("year", "INTEGER", "calendar year"),
+                COUNTRY,
+                *_quantiles("immigrants minus emigrants during the year"),
+            ),
+            ("year", "country"),
+        ),
+    ]
+}

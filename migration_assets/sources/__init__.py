@@ -1,0 +1,13 @@
+"""Raw sources: one module per source table, each with its quality suite and raw asset."""
+
+from . import migrant_stocks
+from . import demography
+from . import net_migration
+from . import gdp
+from . import gravity
+from . import union_membership
+from . import conflict
+from . import refugees
+from . import observed_flows
+
+RAW_ASSETS = [migrant_stocks.asset, demography.asset, net_migration.asset, gdp.asset, gravity.asset, union_membership.asset, conflict.asset, refugees.asset, observed_flows.asset]

@@ -1,0 +1,31 @@
+"""Shared fixtures: panels built from small synthetic worlds, and in-process Dagster runs."""
+
+import os
+
+os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
+
+import pandas as pd  # noqa: E402
+
+from migration_assets.panel import build  # noqa: E402
+from migration_assets.synthetic import SyntheticWorld  # noqa: E402
+
+
+def panel_frames(world: SyntheticWorld, settings: build.PanelSettings = build.PanelSettings()) -> dict[str, pd.DataFrame]:
+    """The panel tables of a world, built with the same functions as the panel assets."""
+    raw = {name: world.raw(name) for name in ["migrant_stocks", "demography", "net_migration", "gdp", "gravity",
+                                               "union_membership", "conflict", "refugees", "observed_flows"]}
+    c = build.countries(raw["demography"])
+    jan, _ = build.stocks_january(c, raw["migrant_stocks"])
+    flows, _ = build.flow_targets(c, raw["observed_flows"], settings)
+    return {
+        "countries": c,
+        "country_year": build.country_year(c, raw["demography"], raw["gdp"], raw["conflict"], raw["union_membership"])[0],
+        "dyads": build.dyads(c, raw["gravity"])[0],
+        "refugees": build.refugees_panel(c, raw["refugees"])[0],
+        "stocks_january": jan,
+        "initial_stocks": build.initial_stocks(c, jan, raw["demography"])[0],
+        "stock_targets": build.stock_targets(jan, settings.stock_relative_error)[0],
+        "net_migration_targets": build.net_migration_targets(c, raw["net_migration"]),
+        "flow_targets": flows,
+        "edges": build.edges(c, jan, flows, settings)[0],
+    }

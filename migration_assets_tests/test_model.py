@@ -1,0 +1,193 @@
+"""The numerics of model/: recurrence, flow parameterisation, loss, training and ensemble summaries."""
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from migration_assets.model.ensemble import Ensemble, MemberPasses
+from migration_assets.model.loss import Scales, banded_loss, psi
+from migration_assets.model.network import EdgeStructure, bilateral, net_migration, roll
+from migration_assets.model.tensors import build_inputs, build_targets
+from migration_assets.model.train import TrainConfig, evaluate, fit, new_model, simulate
+from migration_assets.synthetic import WorldConfig, generate_world
+
+from .conftest import panel_frames
+
+
+@pytest.fixture(scope="module")
+def tiny():
+    world = generate_world(WorldConfig(n_countries=6, end_year=2000, seed=5))
+    frames = panel_frames(world)
+    inputs = build_inputs(*(frames[n] for n in ["countries", "country_year", "dyads", "refugees",
+                                                "initial_stocks", "edges"]))
+    targets = build_targets(frames["countries"], inputs.years, frames["stock_targets"],
+                            frames["net_migration_targets"], frames["flow_targets"])
+    return world, inputs, targets
+
+
+def _random_model(inputs, targets, seed=0):
+    torch.manual_seed(seed)
+    model = new_model(inputs, len(targets.sources), hidden=8)
+    with torch.no_grad():  # make flows large enough to matter
+        model.head[-1].bias.fill_(-1.0)
+    return model
+
+
+def test_recurrence_closes_exactly(tiny):
+    _, inputs, targets = tiny
+    x = inputs.to(torch.float64)
+    model = _random_model(inputs, targets).double()
+    with torch.no_grad():
+        flows, stocks = roll(model, x)
+    e = x.edges.numpy()
+    f, s = flows.numpy(), stocks.numpy()
+    n = x.n_countries
+    for t in range(len(x.years)):
+        inflow = np.zeros((n, n))
+        outflow = np.zeros((n, n))
+        np.add.at(inflow, (e[0], e[2]), f[t])
+        np.add.at(outflow, (e[0], e[1]), f[t])
+        expected = (1 - x.death_rate[t].numpy())[None, :] * s[t] + np.diag(x.births[t].numpy()) + inflow - outflow
+        assert np.abs(s[t + 1] - expected).max() <= 1e-9 * s[t].max()
+
+
+def test_flows_are_a_share_of_survivors(tiny):
+    _, inputs, targets = tiny
+    model = _random_model(inputs, targets).double()
+    x = inputs.to(torch.float64)
+    with torch.no_grad():
+        flows, stocks = roll(model, x)
+    es = EdgeStructure(x.edges, x.n_countries)
+    assert (flows > 0).all()
+    assert (stocks >= 0).all()
+    for t in range(len(x.years)):
+        leaving = torch.zeros(x.n_countries ** 2, dtype=torch.float64).index_add(0, es.cell_from, flows[t])
+        survivors = ((1 - x.death_rate[t])[None, :] * stocks[t]).reshape(-1)
+        assert (leaving <= survivors + 1e-9).all()
+    assert not (es.origin == es.destination).any()
+
+
+def test_group_share_is_a_stable_softmax_with_a_stay_option():
+    edges = torch.tensor([[0, 0, 0, 1], [0, 0, 0, 1], [1, 2, 3, 0]])
+    es = EdgeStructure(edges, 4)
+    logits = torch.tensor([500.0, 500.0, -500.0, 0.0], dtype=torch.float64)
+    share = es.group_share(logits)
+    assert torch.isfinite(share).all()
+    assert share[:3].sum() <= 1 and share[0] == pytest.approx(0.5)
+    moderate = es.group_share(torch.tensor([2.0, 1.0, 0.0, 0.0], dtype=torch.float64))
+    assert moderate[:3].sum() == pytest.approx((np.e**2 + np.e + 1) / (1 + np.e**2 + np.e + 1))
+    assert share[3] == pytest.approx(0.5)  # exp(0) / (1 + exp(0))
+
+
+def test_aggregates_match_dense_sums(tiny):
+    _, inputs, targets = tiny
+    model = _random_model(inputs, targets)
+    with torch.no_grad():
+        flows, _ = roll(model, inputs.to(torch.float32))
+    es = EdgeStructure(inputs.edges, inputs.n_countries)
+    n = inputs.n_countries
+    dense = np.zeros((len(inputs.years), n, n, n))
+    e = inputs.edges.numpy()
+    for t in range(len(inputs.years)):
+        dense[t, e[0], e[1], e[2]] = flows[t].numpy()
+    f = dense.sum(1)
+    np.testing.assert_allclose(bilateral(flows, es).numpy().reshape(-1, n, n), f, rtol=1e-5)
+    np.testing.assert_allclose(net_migration(flows, es).numpy(), f.sum(1) - f.sum(2), rtol=1e-4, atol=1e-2)
+
+
+def test_psi_is_odd_monotone_and_log_at_zero():
+    x = torch.linspace(-1e6, 1e6, 1001, dtype=torch.float64)
+    y = psi(x)
+    assert torch.all(y[1:] > y[:-1])
+    assert torch.allclose(psi(-x), -y)
+    assert psi(torch.tensor(3.0), lam=0.0) == pytest.approx(np.log(4.0))
+
+
+def test_banded_loss():
+    y = torch.tensor([100.0, -400.0, 10_000.0])
+    w = torch.ones(3)
+    assert banded_loss(y, y, w, 10.0, 0.01) == 0
+    assert banded_loss(y * 1.001, y, w, 10.0, 0.01) == 0  # inside the tolerance band
+    far = banded_loss(y * 3, y, w, 10.0, 0.01)
+    assert far > 0
+    # a zero weight removes an entry
+    assert banded_loss(torch.tensor([100.0, 5.0]), torch.tensor([100.0, 500.0]), torch.tensor([1.0, 0.0]), 10.0, 0.01) == 0
+
+
+def test_training_reduces_loss_is_seeded_and_uses_the_learning_rate(tiny):
+    _, inputs, targets = tiny
+    config = TrainConfig(hidden=8, epochs=25, learning_rate=0.02, log_every=5)
+    model, history = fit(inputs, targets, config, seed=3)
+    assert history[-1]["loss"] < 0.5 * history[0]["loss"]
+    again, history_again = fit(inputs, targets, config, seed=3)
+    assert [r["loss"] for r in history] == [r["loss"] for r in history_again]
+    for a, b in zip(model.state_dict().values(), again.state_dict().values()):
+        assert torch.equal(a, b)
+    other, _ = fit(inputs, targets, TrainConfig(hidden=8, epochs=2, learning_rate=0.0), seed=3)
+    torch.manual_seed(3)
+    untrained = new_model(inputs, len(targets.sources), 8)
+    for a, b in zip(other.state_dict().values(), untrained.state_dict().values()):
+        assert torch.equal(a, b)  # learning rate 0 really means no step
+
+
+def test_training_learns_the_observed_corridors(tiny):
+    _, inputs, targets = tiny
+    before = evaluate(new_model(inputs, len(targets.sources), 16), inputs, targets)
+    model, _ = fit(inputs, targets, TrainConfig(hidden=16, epochs=60, learning_rate=0.02), seed=0)
+    after = evaluate(model, inputs, targets)
+    assert after["mae_flow"] < 0.5 * before["mae_flow"]
+    assert after["mae_stock_change"] < 0.5 * before["mae_stock_change"]
+
+
+def test_folds_split_flow_targets(tiny):
+    _, _, targets = tiny
+    train, held = targets.without_fold(0), targets.only_fold(0)
+    assert train.flow_value.numel() + held.flow_value.numel() == targets.flow_value.numel()
+    assert (held.flow_fold == 0).all() and (train.flow_fold != 0).all()
+    assert torch.equal(train.stock_change, targets.stock_change)
+    scales = Scales.of(train)
+    assert scales.stock > 0 and scales.flow > 0 and scales.net > 0
+
+
+def test_simulate_and_ensemble_tables(tiny):
+    _, inputs, targets = tiny
+    members = []
+    for seed in range(2):
+        model = _random_model(inputs, targets, seed)
+        flows, stocks = simulate(model, inputs, n_samples=3, stock_noise=0.1, seed=seed)
+        assert flows.shape == (4, len(inputs.years), inputs.n_edges)
+        # perturbed passes keep every country's 1-January population
+        np.testing.assert_allclose(stocks[1:, 0].sum(1), np.broadcast_to(stocks[0, 0].sum(0), (3, inputs.n_countries)),
+                                   rtol=1e-9)
+        members.append(MemberPasses(flows, stocks))
+    ens = Ensemble(members, inputs.countries, inputs.years, inputs.edges.numpy())
+    year = inputs.years[3]
+    fb, fl, st, nm = ens.flows_by_birth(year), ens.flows_bilateral(year), ens.stocks_on(year), ens.net_migration(year)
+    for frame in (fb, fl, st, nm):
+        assert (frame["p05"] <= frame["p50"] + 1e-9).all() and (frame["p50"] <= frame["p95"] + 1e-9).all()
+        assert (frame["std"] >= 0).all()
+    summed = fb.groupby(["origin", "destination"])["mean"].sum()
+    np.testing.assert_allclose(fl.set_index(["origin", "destination"])["mean"].sort_index(), summed.sort_index())
+    assert abs(nm["mean"].sum()) < 1e-6 * nm["mean"].abs().sum()
+    # the mean is the average of the members' central passes
+    e0 = members[0].flows[0, 3, 0], members[1].flows[0, 3, 0]
+    assert fb["mean"].iloc[0] == pytest.approx(np.mean(e0))
+
+
+def test_build_inputs_rejects_unknown_codes(tiny):
+    world, _, _ = tiny
+    frames = panel_frames(world)
+    edges = frames["edges"].copy()
+    edges.loc[0, "destination"] = "XXX"
+    with pytest.raises(KeyError, match="XXX"):
+        build_inputs(*(frames[n] for n in ["countries", "country_year", "dyads", "refugees", "initial_stocks"]), edges)
+
+
+def test_panel_frames_are_consistent(tiny):
+    world, inputs, _ = tiny
+    frames = panel_frames(world)
+    pop = frames["country_year"].query("year == 1990").set_index("country")["population"]
+    start = frames["initial_stocks"].groupby("residence")["stock"].sum()
+    pd.testing.assert_series_equal(start.sort_index(), pop.sort_index(), check_names=False)
+    assert inputs.initial_stocks.sum().item() == pytest.approx(pop.sum(), rel=1e-6)

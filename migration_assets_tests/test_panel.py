@@ -1,0 +1,92 @@
+"""Harmonized panel functions (panel/build.py) on small hand-made inputs."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from migration_assets.panel import build
+
+
+def _countries(*codes):
+    return build.countries(pd.DataFrame({"country": list(codes), "year": 1990}))
+
+
+def test_mid_year_stocks_move_to_january_by_linear_interpolation():
+    stocks = pd.DataFrame({"year": [1990, 1995, 2000, 1995], "birth": ["AAA", "AAA", "AAA", "BBB"],
+                           "residence": ["BBB", "BBB", "BBB", "AAA"], "stock": [1000.0, 2000.0, 2500.0, 70.0]})
+    jan, meta = build.stocks_january(_countries("AAA", "BBB"), stocks)
+    got = jan.set_index(["year", "birth", "residence"])["stock"]
+    # first point: the next interval's slope (200 a year), half a year earlier
+    assert got[(1990, "AAA", "BBB")] == pytest.approx(1000 - 0.5 * 200)
+    assert got[(1995, "AAA", "BBB")] == pytest.approx(2000 - 0.5 * 200)
+    assert got[(2000, "AAA", "BBB")] == pytest.approx(2500 - 0.5 * 100)
+    assert got[(1995, "BBB", "AAA")] == 70.0  # a single point keeps its value
+    assert meta["stock_points"] == [1990, 1995, 2000]
+
+
+def test_initial_stocks_fill_from_later_points_and_put_natives_on_the_diagonal():
+    c = _countries("AAA", "BBB")
+    jan = pd.DataFrame({"year": [1995, 1990], "birth": ["AAA", "BBB"], "residence": ["BBB", "AAA"],
+                        "stock": [300.0, 50.0]})
+    demography = pd.DataFrame({"year": [1990, 1990], "country": ["AAA", "BBB"], "population": [1000.0, 2000.0]})
+    frame, meta = build.initial_stocks(c, jan, demography)
+    got = frame.set_index(["birth", "residence"])["stock"]
+    assert got[("AAA", "BBB")] == 300.0 and got[("BBB", "AAA")] == 50.0
+    assert got[("AAA", "AAA")] == 950.0 and got[("BBB", "BBB")] == 1700.0
+    assert meta["cells_filled_from_later_points"] == 1
+
+
+def test_stock_targets_are_successive_changes_with_noise_weights():
+    jan = pd.DataFrame({"year": [1990, 1995, 2000, 1990, 1995], "birth": ["AAA"] * 3 + ["BBB"] * 2,
+                        "residence": ["BBB"] * 3 + ["AAA"] * 2, "stock": [100.0, 5000.0, 5010.0, 1e6, 1e6 + 50]})
+    frame, _ = build.stock_targets(jan, relative_error=0.1)
+    got = frame.set_index(["year_start", "birth"])
+    assert list(got.loc[(1990, "AAA"), ["year_end", "stock_change"]]) == [1995, 4900.0]
+    assert got.loc[(1995, "AAA"), "stock_change"] == 10.0
+    assert ((frame["weight"] > 0) & (frame["weight"] <= 1)).all()
+    # a clear change outweighs a change buried in the noise of a large stock
+    assert got.loc[(1990, "AAA"), "weight"] > got.loc[(1990, "BBB"), "weight"]
+
+
+def test_edges_follow_the_recorded_rule():
+    c = _countries("AAA", "BBB", "CCC")
+    jan = pd.DataFrame({"year": [1990, 1990], "birth": ["AAA", "BBB"], "residence": ["BBB", "CCC"],
+                        "stock": [500.0, 10.0]})
+    flows = pd.DataFrame({"origin": ["CCC"], "destination": ["AAA"]})
+    frame, meta = build.edges(c, jan, flows, build.PanelSettings(min_stock=100))
+    got = set(map(tuple, frame[["birth", "origin", "destination"]].to_numpy()))
+    assert ("AAA", "AAA", "BBB") in got  # natives to their diaspora
+    assert ("AAA", "BBB", "AAA") in got  # return home
+    assert ("CCC", "CCC", "AAA") in got  # an observed corridor
+    assert ("BBB", "BBB", "CCC") not in got  # below min_stock
+    assert all(o != d for _, o, d in got)
+    assert list(frame["edge"]) == list(range(len(frame)))
+    assert meta["edges"] == len(frame) and "min_stock" in meta["rule"]
+
+
+def test_corridor_folds_are_fixed_by_seed_and_balanced():
+    flows = pd.DataFrame({"origin": [f"A{i:02d}" for i in range(50)] * 2, "destination": ["ZZZ"] * 100})
+    a = build.corridor_folds(flows, 5, seed=1)
+    b = build.corridor_folds(flows, 5, seed=1)
+    c = build.corridor_folds(flows, 5, seed=2)
+    pd.testing.assert_frame_equal(a, b)
+    assert not a["fold"].equals(c["fold"])
+    assert len(a) == 50 and set(a["fold"].value_counts()) == {10}
+
+
+def test_country_year_scales_covariates_and_fills_gaps():
+    c = _countries("AAA", "BBB")
+    years = [1990, 1991, 1992]
+    demography = pd.DataFrame({"year": years * 2, "country": ["AAA"] * 3 + ["BBB"] * 3,
+                               "population": [1e6, 1.1e6, 1.2e6, 5e6, 5e6, 5e6], "births": 2e4, "deaths": 1e4,
+                               "life_expectancy": 70.0})
+    gdp = pd.DataFrame({"year": years * 2, "country": ["AAA"] * 3 + ["BBB"] * 3,
+                        "gdp_per_capita": [1000.0, np.nan, 1200.0, 9000.0, 9100.0, 9200.0], "gdp_growth": 1.0})
+    conflict = pd.DataFrame({"year": [1991], "country": ["AAA"], "conflict_deaths": [500.0]})
+    union = pd.DataFrame({"year": years, "country": ["BBB"] * 3, "member": 1.0})
+    frame, meta = build.country_year(c, demography, gdp, conflict, union)
+    assert meta["filled_values"]["gdp_per_capita"] == 1
+    assert frame["x_log_gdp_per_capita"].notna().all()
+    assert frame["x_log_population"].mean() == pytest.approx(0, abs=1e-12)
+    assert frame.loc[frame["country"] == "AAA", "x_union_member"].eq(0).all()
+    assert frame["death_rate"].iloc[0] == pytest.approx(1e4 / 1e6)

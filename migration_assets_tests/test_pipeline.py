@@ -1,0 +1,181 @@
+"""The whole graph materialized in-process on a tiny synthetic world, and what bad input does to it."""
+
+from types import SimpleNamespace
+
+import dagster as dg
+import duckdb
+import numpy as np
+import pandas as pd
+import pytest
+
+from migration_assets import cli, defs
+from migration_assets.definitions import DEFINED
+from migration_assets.resources import ModelStore, SyntheticSource, WarehouseIOManager
+from migration_assets.schemas import ESTIMATES
+
+WORLD = {"n_countries": 6, "end_year": 2000, "seed": 1}
+MEMBERS = ["m00", "m01"]
+YEARS = list(range(1990, 2001))
+
+
+class CorruptSource(SyntheticSource):
+    """The tiny world with one deliberately broken raw table."""
+
+    corruption: str = ""
+
+    def table(self, name: str) -> pd.DataFrame:
+        frame = super().table(name)
+        if self.corruption == "negative_stock" and name == "migrant_stocks":
+            frame.loc[3, "stock"] = -5.0
+        if self.corruption == "missing_column" and name == "migrant_stocks":
+            frame = frame.drop(columns=["stock"])
+        if self.corruption == "unknown_country" and name == "migrant_stocks":
+            frame.loc[2, "residence"] = "Germany"
+        if self.corruption == "text_in_numbers" and name == "migrant_stocks":
+            frame["stock"] = frame["stock"].astype(object)
+            frame.loc[4, "stock"] = "12 345"
+        if self.corruption == "odd_life_expectancy" and name == "demography":
+            frame.loc[0, "life_expectancy"] = 7.0
+        return frame
+
+
+def _tables(db: str) -> dict[str, pd.DataFrame]:
+    with duckdb.connect(db, read_only=True) as con:
+        names = con.sql("select schema_name || '.' || table_name from duckdb_tables()").fetchall()
+        return {n: con.sql(f"select * from {n}").df() for (n,) in names}
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("pipeline")
+    db = str(tmp / "warehouse.duckdb")
+    resources = {"io_manager": WarehouseIOManager(database=db), "model_store": ModelStore(root=str(tmp / "models")),
+                 "source": CorruptSource(**WORLD)}
+    with dg.DagsterInstance.ephemeral() as instance:
+        inputs = cli.materialize_inputs(DEFINED, resources, instance, include_truth=True, log=lambda *_: None)
+        members = [cli.materialize_member(DEFINED, resources, instance, m, {"epochs": 15, "hidden": 8})
+                   for m in MEMBERS]
+        estimates = cli.materialize_estimates(DEFINED, resources, instance, YEARS[0], YEARS[-1],
+                                              {"samples_per_member": 3})
+        yield SimpleNamespace(db=db, resources=resources, instance=instance, inputs=inputs, members=members,
+                              estimates=estimates, models=tmp / "models")
+
+
+def test_estimate_tables_have_the_documented_schema(run):
+    with duckdb.connect(run.db, read_only=True) as con:
+        for name, table in ESTIMATES.items():
+            described = con.sql(f"describe estimates.{name}").fetchall()
+            assert [(r[0], r[1]) for r in described] == [(c.name, c.dtype) for c in table.columns], name
+
+
+def test_estimates_cover_every_year_and_are_coherent(run):
+    t = _tables(run.db)
+    flows, by_birth = t["estimates.flows"], t["estimates.flows_by_birth"]
+    stocks, net = t["estimates.stocks"], t["estimates.net_migration"]
+    for frame in (flows, by_birth, stocks, net):
+        assert sorted(frame["year"].unique()) == YEARS
+        assert (frame["p05"] <= frame["p50"] + 1e-6).all() and (frame["p50"] <= frame["p95"] + 1e-6).all()
+        assert (frame["mean"] >= 0).all() or frame is net
+    assert (flows["origin"] != flows["destination"]).all()
+    countries = sorted(t["panel.countries"]["country"])
+    assert sorted(net["country"].unique()) == countries
+    natives = stocks[stocks["birth"] == stocks["residence"]]
+    assert len(natives) == len(countries) * len(YEARS)
+    # 1-January population of the estimates is the observed population in the first year
+    first = stocks[stocks["year"] == 1990].groupby("residence")["mean"].sum()
+    pop = t["raw.demography"].query("year == 1990").set_index("country")["population"]
+    np.testing.assert_allclose(first.sort_index(), pop.sort_index(), rtol=1e-9)
+
+
+def test_every_check_ran_and_passed(run):
+    raw_checks = run.inputs.get_asset_check_evaluations()
+    assert len(raw_checks) == 9 and all(e.passed for e in raw_checks)
+    invariants = {e.check_name: e for e in run.estimates.get_asset_check_evaluations()}
+    assert set(invariants) == {"stocks_nonnegative", "no_self_flows", "net_migration_sums_to_zero",
+                               "recurrence_closes"}
+    assert all(e.passed for e in invariants.values())
+    closes = invariants["recurrence_closes"].metadata
+    assert closes["cells_checked"].value > 0 and closes["worst_relative_residual"].value < 1e-6
+
+
+def test_members_record_config_seed_and_fold(run):
+    for key, result in zip(MEMBERS, run.members):
+        meta = result.get_asset_materialization_events()[0].materialization.metadata
+        assert meta["seed"].value == int(key[1:]) and meta["fold"].value == int(key[1:])
+        assert meta["epochs"].value == 15 and len(meta["config_digest"].value) == 12
+        assert (run.models / key / "weights.pt").exists() and (run.models / key / "history.json").exists()
+    state, record = run.resources["model_store"].load("m01")
+    assert record["train"]["hidden"] == 8 and record["fold"] == 1
+
+
+def test_truth_is_never_upstream_of_estimation():
+    graph = defs.resolve_asset_graph()
+    truth = {k for k in graph.get_all_asset_keys() if k.path[0] == "truth"}
+    assert truth
+    for key in graph.get_all_asset_keys():
+        if key.path[0] in ("panel", "models", "estimates"):
+            assert not truth & _upstream(graph, key), key
+
+
+def _upstream(graph, key) -> set:
+    seen, todo = set(), [key]
+    while todo:
+        for parent in graph.get(todo.pop()).parent_keys:
+            if parent not in seen:
+                seen.add(parent)
+                todo.append(parent)
+    return seen
+
+
+@pytest.mark.parametrize("corruption, message", [
+    ("negative_stock", "stocks count persons"),
+    ("missing_column", "missing column(s) ['stock']"),
+    ("unknown_country", "'Germany'"),
+    ("text_in_numbers", "'12 345'"),
+])
+def test_bad_raw_input_stops_its_asset_and_keeps_the_warehouse(run, corruption, message):
+    before = _tables(run.db)
+    resources = {**run.resources, "source": CorruptSource(**WORLD, corruption=corruption)}
+    result = dg.materialize(DEFINED, selection=dg.AssetSelection.groups("raw", "panel"), resources=resources,
+                            instance=run.instance, raise_on_error=False)
+    assert not result.success
+    check = {e.asset_key.to_user_string(): e for e in result.get_asset_check_evaluations()}
+    assert not check["raw/migrant_stocks"].passed
+    failure = next(e for e in result.all_events if e.event_type_value == "STEP_FAILURE")
+    text = failure.event_specific_data.error.message + "".join(
+        str(v.value) for v in (failure.event_specific_data.user_failure_data.metadata.values()
+                               if failure.event_specific_data.user_failure_data else []))
+    assert "raw/migrant_stocks" in text and message in text and "Fix" in text
+    if corruption != "missing_column":  # a row-level problem names its row
+        assert "row " in text
+    after = _tables(run.db)
+    assert set(after) == set(before)
+    for name in before:
+        pd.testing.assert_frame_equal(after[name], before[name], obj=name)
+
+
+def test_a_warning_does_not_block(run):
+    resources = {**run.resources, "source": CorruptSource(**WORLD, corruption="odd_life_expectancy")}
+    result = dg.materialize(DEFINED, selection=[dg.AssetKey(["raw", "demography"])], resources=resources,
+                            instance=run.instance, raise_on_error=False)
+    assert result.success
+    (check,) = result.get_asset_check_evaluations()
+    assert not check.passed and check.severity == dg.AssetCheckSeverity.WARN
+    assert "life_expectancy" in check.metadata["failures"].value
+    with duckdb.connect(run.db, read_only=True) as con:
+        assert con.execute("select min(life_expectancy) from raw.demography").fetchone()[0] == 7.0
+    # restore the clean table for the other tests
+    dg.materialize(DEFINED, selection=[dg.AssetKey(["raw", "demography"])], resources=run.resources,
+                   instance=run.instance)
+
+
+def test_rematerializing_a_year_replaces_only_that_year(run):
+    before = _tables(run.db)["estimates.flows"]
+    dg.materialize(DEFINED, selection=dg.AssetSelection.groups("estimates"), partition_key="1995",
+                   resources=run.resources, instance=run.instance,
+                   run_config={"ops": {"ensemble_estimates": {"config": {"samples_per_member": 3}}}})
+    after = _tables(run.db)["estimates.flows"]
+    assert len(after) == len(before)
+    key = ["year", "origin", "destination"]
+    pd.testing.assert_frame_equal(after.sort_values(key).reset_index(drop=True),
+                                  before.sort_values(key).reset_index(drop=True))
