@@ -6,6 +6,7 @@ os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
 
 import pandas as pd  # noqa: E402
 
+from migration_assets.model.tensors import ModelInputs, Targets, build_inputs, build_targets  # noqa: E402
 from migration_assets.panel import build  # noqa: E402
 from migration_assets.synthetic import SyntheticWorld  # noqa: E402
 
@@ -29,3 +30,13 @@ def panel_frames(world: SyntheticWorld, settings: build.PanelSettings = build.Pa
         "flow_targets": flows,
         "edges": build.edges(c, jan, flows, settings)[0],
     }
+
+
+def model_data(world: SyntheticWorld) -> tuple[ModelInputs, Targets]:
+    """The model's tensors for a world, as the member asset builds them."""
+    frames = panel_frames(world)
+    inputs = build_inputs(*(frames[n] for n in ["countries", "country_year", "dyads", "refugees", "initial_stocks",
+                                                "edges"]))
+    targets = build_targets(frames["countries"], inputs.years, frames["stock_targets"],
+                            frames["net_migration_targets"], frames["flow_targets"])
+    return inputs, targets

@@ -8,21 +8,17 @@ import torch
 from migration_assets.model.ensemble import Ensemble, MemberPasses
 from migration_assets.model.loss import Scales, banded_loss, psi
 from migration_assets.model.network import EdgeStructure, bilateral, net_migration, roll
-from migration_assets.model.tensors import build_inputs, build_targets
+from migration_assets.model.tensors import build_inputs
 from migration_assets.model.train import TrainConfig, evaluate, fit, new_model, simulate
 from migration_assets.synthetic import WorldConfig, generate_world
 
-from .conftest import panel_frames
+from .conftest import model_data, panel_frames
 
 
 @pytest.fixture(scope="module")
 def tiny():
     world = generate_world(WorldConfig(n_countries=6, end_year=2000, seed=5))
-    frames = panel_frames(world)
-    inputs = build_inputs(*(frames[n] for n in ["countries", "country_year", "dyads", "refugees",
-                                                "initial_stocks", "edges"]))
-    targets = build_targets(frames["countries"], inputs.years, frames["stock_targets"],
-                            frames["net_migration_targets"], frames["flow_targets"])
+    inputs, targets = model_data(world)
     return world, inputs, targets
 
 

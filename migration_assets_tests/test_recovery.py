@@ -6,22 +6,17 @@ import pandas as pd
 import pytest
 
 from migration_assets.model.ensemble import Ensemble, MemberPasses
-from migration_assets.model.tensors import build_inputs, build_targets
 from migration_assets.model.train import TrainConfig, fit, simulate
 from migration_assets.synthetic import WorldConfig, generate_world
 from migration_assets.synthetic.scoring import heldout_corridors, score, stock_differencing
 
-from .conftest import panel_frames
+from .conftest import model_data
 
 
 @pytest.fixture(scope="module")
 def recovered():
     world = generate_world(WorldConfig(n_countries=12, end_year=2010, seed=2))
-    frames = panel_frames(world)
-    inputs = build_inputs(*(frames[n] for n in ["countries", "country_year", "dyads", "refugees",
-                                                "initial_stocks", "edges"]))
-    targets = build_targets(frames["countries"], inputs.years, frames["stock_targets"],
-                            frames["net_migration_targets"], frames["flow_targets"])
+    inputs, targets = model_data(world)
     members = []
     for m in range(2):
         model, _ = fit(inputs, targets.without_fold(m), TrainConfig(epochs=120), seed=m)

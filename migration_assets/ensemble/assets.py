@@ -28,10 +28,6 @@ def _ins(names: list[str]) -> dict[str, dg.AssetIn]:
     return {n: dg.AssetIn(key=dg.AssetKey(["panel", n])) for n in names}
 
 
-def model_inputs(panel: dict[str, pd.DataFrame]):
-    return build_inputs(*(panel[n] for n in PANEL_INPUTS))
-
-
 class MemberConfig(dg.Config):
     """Training settings of one member (see model/train.py TrainConfig)."""
 
