@@ -111,6 +111,18 @@ RAW: dict[str, Table] = {
             ("year", "birth", "residence"),
         ),
         Table(
+            "migrant_stock_totals",
+            "UN DESA totals per destination, for cross-checking the bilateral stocks: all foreign-born "
+            "(unknown origins included) and total population, mid-year.",
+            (
+                _c("year", "INTEGER", "reference year; counted on 1 July"),
+                _c("residence", "VARCHAR", "ISO3 country of residence"),
+                _c("foreign_born", "DOUBLE", "international migrants living in `residence`, all origins, persons"),
+                _c("population", "DOUBLE", "total population of `residence` on 1 July, persons"),
+            ),
+            ("year", "residence"),
+        ),
+        Table(
             "demography",
             "Annual demography per country (UN WPP style).",
             (
@@ -187,6 +199,47 @@ RAW: dict[str, Table] = {
                 _c("source", "VARCHAR", "reporting system the figure comes from"),
             ),
             ("year", "origin", "destination", "source"),
+        ),
+    ]
+}
+
+REFERENCE: dict[str, Table] = {
+    t.name: t
+    for t in [
+        Table(
+            "gaskin_abel_flows",
+            "The paper's published annual bilateral flows (for comparison only, never a training target).",
+            (
+                _c("year", "INTEGER", "calendar year of the moves"),
+                _c("origin", "VARCHAR", "ISO3 country of residence on 1 January"),
+                _c("destination", "VARCHAR", "ISO3 country of residence after the move"),
+                _c("flow", "DOUBLE", "persons, ensemble mean rounded to integers by the publisher"),
+            ),
+            ("year", "origin", "destination"),
+        ),
+        Table(
+            "gaskin_abel_net_migration",
+            "The paper's published annual net migration with its ensemble spread (comparison only).",
+            (
+                _c("year", "INTEGER", "calendar year"),
+                _c("country", "VARCHAR", "ISO3 code"),
+                _c("mean", "DOUBLE", "net migration, persons"),
+                _c("std", "DOUBLE", "ensemble standard deviation, persons"),
+            ),
+            ("year", "country"),
+        ),
+        Table(
+            "abel_cohen_flows",
+            "Abel & Cohen (2019) five-year bilateral flow estimates by method (comparison only).",
+            (
+                _c("period_start", "INTEGER", "the period runs from 1 July of this year"),
+                _c("period_end", "INTEGER", "to 1 July of this year"),
+                _c("method", "VARCHAR", "sd_drop_neg, sd_rev_neg, mig_rate, da_min_open, da_min_closed or da_pb_closed"),
+                _c("origin", "VARCHAR", "ISO3 country of residence at the start"),
+                _c("destination", "VARCHAR", "ISO3 country of residence at the end"),
+                _c("flow", "DOUBLE", "persons who moved during the five years"),
+            ),
+            ("period_start", "method", "origin", "destination"),
         ),
     ]
 }

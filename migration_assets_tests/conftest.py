@@ -1,14 +1,31 @@
 """Shared fixtures: panels built from small synthetic worlds, and in-process Dagster runs."""
 
 import os
+from pathlib import Path
 
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
 
 import pandas as pd  # noqa: E402
+import pytest  # noqa: E402
 
 from migration_assets.model.tensors import ModelInputs, Targets, build_inputs, build_targets  # noqa: E402
 from migration_assets.panel import build  # noqa: E402
 from migration_assets.synthetic import SyntheticWorld  # noqa: E402
+
+
+# The published-data bundle of the development workspace (never copied into the repository).
+BUNDLE = Path(__file__).resolve().parents[2] / "shared" / "data" / "raw"
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+
+
+@pytest.fixture(scope="session")
+def bundle() -> Path:
+    """The real published files; CI sets MIGRATION_REQUIRE_BUNDLE=1 so that their absence fails."""
+    if not (BUNDLE / "MANIFEST.md").exists():
+        if os.environ.get("MIGRATION_REQUIRE_BUNDLE") == "1":
+            pytest.fail(f"the published-data bundle is missing at {BUNDLE}")
+        pytest.skip(f"published-data bundle not found at {BUNDLE}")
+    return BUNDLE
 
 
 def panel_frames(world: SyntheticWorld, settings: build.PanelSettings = build.PanelSettings()) -> dict[str, pd.DataFrame]:

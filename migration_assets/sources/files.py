@@ -1,0 +1,99 @@
+"""Reading published files with errors that name the file, the row and the fix.
+
+Row numbers in messages are file line numbers (1-based, the header is line 1 unless a reader
+says otherwise), so a user can open the file and find the cell.
+"""
+
+import gzip
+import io
+import json
+import re
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ..schemas import ContractError
+
+MISSING_MARKERS = ("..", "-", "", "NA", "nan", "NaN")
+
+
+class SourceFileError(ContractError):
+    """A published file that cannot be read as documented."""
+
+
+def file_error(path: Path | str, problem: str, fix: str, row: int | None = None) -> SourceFileError:
+    where = f"{path}" + (f", line {row}" if row is not None else "")
+    return SourceFileError(f"{where}: {problem}. Fix: {fix}")
+
+
+def require(path: Path) -> Path:
+    if not path.exists():
+        raise file_error(path, "file not found", "download it with `migration-fetch` or point MIGRATION_RAW_DIR "
+                                                 "at the folder that holds it")
+    return path
+
+
+def read_bytes(path: Path) -> bytes:
+    """File contents, gunzipped when the name ends in .gz; a truncated file is reported as such."""
+    data = require(path).read_bytes()
+    if path.suffix == ".gz":
+        try:
+            return gzip.decompress(data)
+        except (EOFError, OSError, gzip.BadGzipFile) as err:
+            raise file_error(path, f"not a complete gzip file ({err})", "the download was truncated: fetch it again") from err
+    return data
+
+
+def read_zip_member(path: Path, member: str | None = None) -> bytes:
+    try:
+        with zipfile.ZipFile(io.BytesIO(read_bytes(path))) as archive:
+            name = member or archive.namelist()[0]
+            return archive.read(name)
+    except (zipfile.BadZipFile, EOFError, KeyError) as err:
+        raise file_error(path, f"not a complete zip archive ({err})", "the download was truncated: fetch it again") from err
+
+
+def read_json(path: Path):
+    try:
+        return json.loads(read_bytes(path))
+    except json.JSONDecodeError as err:
+        raise file_error(path, f"invalid JSON at line {err.lineno}, column {err.colno} ({err.msg})",
+                         "the download was truncated or altered: fetch it again", row=err.lineno) from err
+
+
+def read_csv(path: Path, required: list[str], header_line: int = 1, data: bytes | None = None, **kwargs) -> pd.DataFrame:
+    """pd.read_csv with parse errors and missing columns reported with file and line."""
+    raw = read_bytes(path) if data is None else data
+    try:
+        frame = pd.read_csv(io.BytesIO(raw), **kwargs)
+    except (pd.errors.ParserError, UnicodeDecodeError, ValueError) as err:
+        line = re.search(r"line (\d+)", str(err))
+        raise file_error(path, f"cannot be parsed ({err})", "the file is malformed or truncated: fetch it again",
+                         row=int(line.group(1)) if line else None) from err
+    missing = [c for c in required if c not in frame.columns]
+    if missing:
+        raise file_error(path, f"missing column(s) {missing} (found {list(frame.columns)[:12]}...)",
+                         "use the publisher's file as documented in MANIFEST.md", row=header_line)
+    return frame
+
+
+def to_number(values: pd.Series, path: Path, column: str, first_data_line: int = 2,
+              markers: tuple[str, ...] = MISSING_MARKERS, thousands: str | None = None) -> pd.Series:
+    """Numbers from text: the UN markers `..` and `-` (and blanks) become NaN; anything else that is
+    not a number raises with its line (line = first_data_line + position in the frame)."""
+    if pd.api.types.is_numeric_dtype(values):
+        return values.astype(float)
+    text = values.astype(str).str.strip()
+    if thousands:
+        text = text.str.replace(thousands, "", regex=False)
+    text = text.where(~text.isin(markers) & values.notna(), None)
+    numbers = pd.to_numeric(text, errors="coerce")
+    bad = numbers.isna() & text.notna()
+    if bad.any():
+        positions = np.flatnonzero(bad.to_numpy())[:5]
+        cells = ", ".join(f"line {first_data_line + p}: {values.iloc[p]!r}" for p in positions)
+        raise file_error(path, f"column `{column}` has {int(bad.sum())} value(s) that are not numbers ({cells})",
+                         "correct those cells or fetch the file again", row=first_data_line + int(positions[0]))
+    return numbers.astype(float)

@@ -1,0 +1,41 @@
+"""The published-files source: each raw table read from the publishers' files.
+
+Files live under one folder (`MIGRATION_RAW_DIR`, default `data/raw`) in the layout of the
+development bundle (see README, *Real data*); `migration-fetch` downloads them there. Each source
+module (`sources/<table>.py`) names its files in `FILES` and reads them in `read(root)`.
+"""
+
+import os
+from importlib import import_module
+from pathlib import Path
+
+import pandas as pd
+
+from ..resources import MigrationSource
+from ..schemas import RAW, REFERENCE
+
+DEFAULT_RAW_DIR = "data/raw"
+
+
+def _module(name: str):
+    if name in RAW:
+        return import_module(f"migration_assets.sources.{name}")
+    if name in REFERENCE:
+        return import_module("migration_assets.sources.reference")
+    raise KeyError(f"unknown table {name!r}; known: {sorted(RAW) + sorted(REFERENCE)}")
+
+
+class PublishedSource(MigrationSource):
+    """Raw tables read from published files under `root`."""
+
+    root: str = os.environ.get("MIGRATION_RAW_DIR", DEFAULT_RAW_DIR)
+
+    def table(self, name: str) -> pd.DataFrame:
+        module = _module(name)
+        reader = module.read if name in RAW else getattr(module, f"read_{name}")
+        return reader(Path(self.root))
+
+    def origin(self, name: str) -> str:
+        module = _module(name)
+        files = module.FILES if name in RAW else module.FILES[name]
+        return f"{', '.join(str(Path(self.root) / f) for f in files)}"
