@@ -569,6 +569,8 @@ def _observe(rng: np.random.Generator, config: WorldConfig, countries: list[str]
     - migrant_stocks: mid-year (mean of 1 January stocks around the year) foreign-born stocks every
       `stock_years_step` years, log-normal noise `stock_noise`, rounded; cells with true value < 20
       are not reported and a share `stock_missing` of the rest is missing.
+    - migrant_stock_totals: every destination's mid-year foreign-born total (all origins, unreported
+      cells included) with 2 % log-normal noise, and its mid-year population.
     - demography: exact 1 January population, births, deaths (= death rate x population) and life
       expectancy; net_migration: truth + N(0, (net_migration_noise |truth| + 2e-4 P)^2).
     - gdp, union_membership, conflict, gravity: the covariates themselves.
@@ -578,7 +580,7 @@ def _observe(rng: np.random.Generator, config: WorldConfig, countries: list[str]
       of destination-years missing, one reporting system per destination ("register" bias 1.0,
       "permits" bias 0.85), log-normal noise `flow_noise`, rounded.
     """
-    (r_stock, r_net, r_ref, r_flow) = rng.spawn(4)
+    (r_stock, r_net, r_ref, r_flow, r_total) = rng.spawn(5)
     flows, stocks = a["flows"], a["stocks"]
     n_years, n = a["births"].shape
     codes = np.array(countries, dtype=object)
@@ -603,6 +605,14 @@ def _observe(rng: np.random.Generator, config: WorldConfig, countries: list[str]
                 "stock": np.round(mid * noise)[t, i, k],
             }
         )
+    )
+
+    # destination totals (all foreign-born, also the unreported cells; 2 % noise) and mid-year population
+    total = (mid * foreign).sum(axis=1) * np.exp(r_total.normal(0.0, 0.02, (len(t_obs), n)))
+    tt, kk = np.indices(total.shape)
+    out["migrant_stock_totals"] = R["migrant_stock_totals"].conform(
+        pd.DataFrame({"year": years[t_obs[tt.ravel()]], "residence": codes[kk.ravel()],
+                      "foreign_born": np.round(total.ravel()), "population": mid.sum(axis=1).ravel()})
     )
 
     # per country-year tables
