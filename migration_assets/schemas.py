@@ -99,6 +99,16 @@ RAW: dict[str, Table] = {
     t.name: t
     for t in [
         Table(
+            "countries",
+            "The source's list of countries and territories to estimate (the canonical list).",
+            (
+                COUNTRY,
+                _c("name", "VARCHAR", "short English name"),
+                _c("region", "VARCHAR", "UN geographic sub-region"),
+            ),
+            ("country",),
+        ),
+        Table(
             "migrant_stocks",
             "Bilateral international migrant stocks (UN DESA style): foreign-born persons by country "
             "of birth and residence, counted at mid-year (1 July), every five years.",

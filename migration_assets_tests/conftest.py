@@ -30,20 +30,22 @@ def bundle() -> Path:
 
 def panel_frames(world: SyntheticWorld, settings: build.PanelSettings = build.PanelSettings()) -> dict[str, pd.DataFrame]:
     """The panel tables of a world, built with the same functions as the panel assets."""
-    raw = {name: world.raw(name) for name in ["migrant_stocks", "demography", "net_migration", "gdp", "gravity",
-                                               "union_membership", "conflict", "refugees", "observed_flows"]}
-    c = build.countries(raw["demography"])
-    jan, _ = build.stocks_january(c, raw["migrant_stocks"])
-    flows, _ = build.flow_targets(c, raw["observed_flows"], settings)
+    raw = {name: world.raw(name) for name in ["countries", "migrant_stocks", "demography", "net_migration", "gdp",
+                                               "gravity", "union_membership", "conflict", "refugees", "observed_flows"]}
+    demo = raw["demography"]
+    c = build.countries(raw["countries"], demo)
+    jan, _ = build.stocks_january(c, raw["migrant_stocks"], raw["refugees"], demo)
+    flows, _ = build.flow_targets(c, raw["observed_flows"], demo, settings)
+    cy = build.country_year(c, demo, raw["gdp"], raw["conflict"], raw["union_membership"])[0]
     return {
         "countries": c,
-        "country_year": build.country_year(c, raw["demography"], raw["gdp"], raw["conflict"], raw["union_membership"])[0],
+        "country_year": cy,
         "dyads": build.dyads(c, raw["gravity"])[0],
-        "refugees": build.refugees_panel(c, raw["refugees"])[0],
+        "refugees": build.refugees_panel(c, raw["refugees"], demo)[0],
         "stocks_january": jan,
-        "initial_stocks": build.initial_stocks(c, jan, raw["demography"])[0],
+        "initial_stocks": build.initial_stocks(c, jan, cy)[0],
         "stock_targets": build.stock_targets(jan, settings.stock_relative_error)[0],
-        "net_migration_targets": build.net_migration_targets(c, raw["net_migration"]),
+        "net_migration_targets": build.net_migration_targets(c, raw["net_migration"], demo),
         "flow_targets": flows,
         "edges": build.edges(c, jan, flows, settings)[0],
     }

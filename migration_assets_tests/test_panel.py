@@ -7,14 +7,22 @@ import pytest
 from migration_assets.panel import build
 
 
+def _demography(*codes, years=(1990, 1995, 2000)):
+    rows = [{"year": y, "country": c, "population": 1e6, "births": 1e4, "deaths": 1e4} for y in years for c in codes]
+    return pd.DataFrame(rows)
+
+
 def _countries(*codes):
-    return build.countries(pd.DataFrame({"country": list(codes), "year": 1990}))
+    return build.countries(pd.DataFrame({"country": list(codes)}), _demography(*codes))
+
+
+NO_REFUGEES = pd.DataFrame({"year": [], "origin": [], "asylum": [], "refugees": []})
 
 
 def test_mid_year_stocks_move_to_january_by_linear_interpolation():
     stocks = pd.DataFrame({"year": [1990, 1995, 2000, 1995], "birth": ["AAA", "AAA", "AAA", "BBB"],
                            "residence": ["BBB", "BBB", "BBB", "AAA"], "stock": [1000.0, 2000.0, 2500.0, 70.0]})
-    jan, meta = build.stocks_january(_countries("AAA", "BBB"), stocks)
+    jan, meta = build.stocks_january(_countries("AAA", "BBB"), stocks, NO_REFUGEES, _demography("AAA", "BBB"))
     got = jan.set_index(["year", "birth", "residence"])["stock"]
     # first point: the next interval's slope (200 a year), half a year earlier
     assert got[(1990, "AAA", "BBB")] == pytest.approx(1000 - 0.5 * 200)
@@ -22,6 +30,29 @@ def test_mid_year_stocks_move_to_january_by_linear_interpolation():
     assert got[(2000, "AAA", "BBB")] == pytest.approx(2500 - 0.5 * 100)
     assert got[(1995, "BBB", "AAA")] == 70.0  # a single point keeps its value
     assert meta["stock_points"] == [1990, 1995, 2000]
+
+
+def test_stocks_are_corrected_floored_by_refugees_and_harmonized():
+    stocks = pd.DataFrame({"year": [1995, 1995, 1995, 1995], "birth": ["DEU", "AFG", "XKX", "SYR"],
+                           "residence": ["USA", "PAK", "DEU", "SYR"], "stock": [9.0, 100.0, 50.0, 5.0]})
+    refugees = pd.DataFrame({"year": [1994, 1995], "origin": ["AFG", "AFG"], "asylum": ["PAK", "PAK"],
+                             "refugees": [3000.0, 1000.0]})
+    codes = ["AFG", "DEU", "PAK", "SRB", "SYR", "USA"]
+    jan, meta = build.stocks_january(_countries(*codes), stocks, refugees, _demography(*codes))
+    got = jan.set_index(["birth", "residence"])["stock"]
+    assert got[("DEU", "USA")] == 1335539  # stock_corrections.csv
+    assert got[("AFG", "PAK")] == 2000  # at least the refugees around mid-1995
+    assert got[("SRB", "DEU")] == 50  # Kosovo folded into Serbia
+    assert ("SYR", "SYR") not in got.index
+    assert meta["corrected_cells"] == 1 and meta["cells_raised_to_refugee_count"] == 1
+    assert meta["harmonization"]["merged_rows"] == {"XKX": 1}
+    reasons = build.stock_corrections()
+    assert reasons["reason"].str.len().gt(5).all() and not reasons.duplicated(["birth", "residence", "year"]).any()
+
+
+def test_countries_need_demography():
+    with pytest.raises(ValueError, match="no demography.*CCC"):
+        build.countries(pd.DataFrame({"country": ["AAA", "CCC"]}), _demography("AAA"))
 
 
 def test_initial_stocks_fill_from_later_points_and_put_natives_on_the_diagonal():

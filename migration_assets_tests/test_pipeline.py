@@ -89,7 +89,7 @@ def test_estimates_cover_every_year_and_are_coherent(run):
 
 def test_every_check_ran_and_passed(run):
     raw_checks = run.inputs.get_asset_check_evaluations()
-    assert len(raw_checks) == 10 and all(e.passed for e in raw_checks)
+    assert len(raw_checks) == 11 and all(e.passed for e in raw_checks)
     invariants = {e.check_name: e for e in run.estimates.get_asset_check_evaluations()}
     assert set(invariants) == {"stocks_nonnegative", "no_self_flows", "net_migration_sums_to_zero",
                                "recurrence_closes"}

@@ -142,7 +142,7 @@ def test_raw_tables_conform(tiny):
         assert not frame.duplicated(list(table.key)).any(), name
         for col in frame.columns:
             if frame[col].dtype == object:
-                assert frame[col].map(lambda v: bool(CODE.match(v))).all() or col == "source", (name, col)
+                assert frame[col].map(lambda v: bool(CODE.match(v))).all() or col in ("source", "name", "region"), (name, col)
         numeric = frame.select_dtypes("number")
         assert np.isfinite(numeric.to_numpy(dtype=float)).all(), name
 

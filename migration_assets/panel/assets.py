@@ -39,10 +39,13 @@ def _output(frame: pd.DataFrame, meta: dict | None = None) -> dg.Output:
                                       for k, v in meta.items()})
 
 
-@dg.asset(**_spec("countries", {"demography": _raw("demography")}))
-def countries(demography: pd.DataFrame) -> dg.Output:
-    """Canonical country list: every country with demography."""
-    frame = build.countries(demography)
+@dg.asset(**_spec("countries", {"raw_countries": _raw("countries"), "demography": _raw("demography")}))
+def countries(raw_countries: pd.DataFrame, demography: pd.DataFrame) -> dg.Output:
+    """Canonical country list (the source's), each with its tensor index."""
+    try:
+        frame = build.countries(raw_countries, demography)
+    except ValueError as err:
+        raise dg.Failure(str(err)) from err
     return _output(frame, {"countries": len(frame)})
 
 
@@ -51,7 +54,10 @@ def countries(demography: pd.DataFrame) -> dg.Output:
                                     "union_membership": _raw("union_membership")}))
 def country_year(countries: pd.DataFrame, demography: pd.DataFrame, gdp: pd.DataFrame, conflict: pd.DataFrame,
                  union_membership: pd.DataFrame) -> dg.Output:
-    frame, meta = build.country_year(countries, demography, gdp, conflict, union_membership)
+    try:
+        frame, meta = build.country_year(countries, demography, gdp, conflict, union_membership)
+    except ValueError as err:
+        raise dg.Failure(str(err)) from err
     return _output(frame, meta)
 
 
@@ -61,22 +67,25 @@ def dyads(countries: pd.DataFrame, gravity: pd.DataFrame) -> dg.Output:
     return _output(frame, meta)
 
 
-@dg.asset(**_spec("refugees", {"countries": _panel("countries"), "refugees": _raw("refugees")}))
-def refugees(countries: pd.DataFrame, refugees: pd.DataFrame) -> dg.Output:
-    frame, meta = build.refugees_panel(countries, refugees)
+@dg.asset(**_spec("refugees", {"countries": _panel("countries"), "refugees": _raw("refugees"),
+                                "demography": _raw("demography")}))
+def refugees(countries: pd.DataFrame, refugees: pd.DataFrame, demography: pd.DataFrame) -> dg.Output:
+    frame, meta = build.refugees_panel(countries, refugees, demography)
     return _output(frame, meta)
 
 
-@dg.asset(**_spec("stocks_january", {"countries": _panel("countries"), "migrant_stocks": _raw("migrant_stocks")}))
-def stocks_january(countries: pd.DataFrame, migrant_stocks: pd.DataFrame) -> dg.Output:
-    frame, meta = build.stocks_january(countries, migrant_stocks)
+@dg.asset(**_spec("stocks_january", {"countries": _panel("countries"), "migrant_stocks": _raw("migrant_stocks"),
+                                      "refugees": _raw("refugees"), "demography": _raw("demography")}))
+def stocks_january(countries: pd.DataFrame, migrant_stocks: pd.DataFrame, refugees: pd.DataFrame,
+                   demography: pd.DataFrame) -> dg.Output:
+    frame, meta = build.stocks_january(countries, migrant_stocks, refugees, demography)
     return _output(frame, meta)
 
 
 @dg.asset(**_spec("initial_stocks", {"countries": _panel("countries"), "stocks_january": _panel("stocks_january"),
-                                      "demography": _raw("demography")}))
-def initial_stocks(countries: pd.DataFrame, stocks_january: pd.DataFrame, demography: pd.DataFrame) -> dg.Output:
-    frame, meta = build.initial_stocks(countries, stocks_january, demography)
+                                      "country_year": _panel("country_year")}))
+def initial_stocks(countries: pd.DataFrame, stocks_january: pd.DataFrame, country_year: pd.DataFrame) -> dg.Output:
+    frame, meta = build.initial_stocks(countries, stocks_january, country_year)
     return _output(frame, meta)
 
 
@@ -90,9 +99,10 @@ def stock_targets(config: StockTargetConfig, stocks_january: pd.DataFrame) -> dg
     return _output(frame, {**meta, "relative_error": config.relative_error})
 
 
-@dg.asset(**_spec("net_migration_targets", {"countries": _panel("countries"), "net_migration": _raw("net_migration")}))
-def net_migration_targets(countries: pd.DataFrame, net_migration: pd.DataFrame) -> dg.Output:
-    frame = build.net_migration_targets(countries, net_migration)
+@dg.asset(**_spec("net_migration_targets", {"countries": _panel("countries"), "net_migration": _raw("net_migration"),
+                                             "demography": _raw("demography")}))
+def net_migration_targets(countries: pd.DataFrame, net_migration: pd.DataFrame, demography: pd.DataFrame) -> dg.Output:
+    frame = build.net_migration_targets(countries, net_migration, demography)
     return _output(frame, {"rows": len(frame)})
 
 
@@ -101,10 +111,12 @@ class FoldConfig(dg.Config):
     fold_seed: int = 0
 
 
-@dg.asset(**_spec("flow_targets", {"countries": _panel("countries"), "observed_flows": _raw("observed_flows")}))
-def flow_targets(config: FoldConfig, countries: pd.DataFrame, observed_flows: pd.DataFrame) -> dg.Output:
+@dg.asset(**_spec("flow_targets", {"countries": _panel("countries"), "observed_flows": _raw("observed_flows"),
+                                    "demography": _raw("demography")}))
+def flow_targets(config: FoldConfig, countries: pd.DataFrame, observed_flows: pd.DataFrame,
+                 demography: pd.DataFrame) -> dg.Output:
     settings = build.PanelSettings(n_folds=config.n_folds, fold_seed=config.fold_seed)
-    frame, meta = build.flow_targets(countries, observed_flows, settings)
+    frame, meta = build.flow_targets(countries, observed_flows, demography, settings)
     return _output(frame, {**meta, "n_folds": config.n_folds, "fold_seed": config.fold_seed})
 
 

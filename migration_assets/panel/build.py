@@ -7,11 +7,13 @@ can be inspected in DuckDB and tested without Dagster.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from importlib import resources
 
 import numpy as np
 import pandas as pd
 
 from ..schemas import Column, Table
+from .harmonize import HarmonizationReport, harmonize
 
 _x = "scaled covariate (dimensionless)"
 
@@ -153,9 +155,25 @@ def _standardize(x: pd.Series) -> tuple[pd.Series, dict]:
     return (x - mean) / std, {"mean": mean, "std": std}
 
 
-def countries(demography: pd.DataFrame) -> pd.DataFrame:
-    codes = sorted(demography["country"].unique())
+def countries(raw_countries: pd.DataFrame, demography: pd.DataFrame) -> pd.DataFrame:
+    """The source's canonical list, each with an index; every one must have demography."""
+    codes = sorted(raw_countries["country"].unique())
+    have = set(to_canonical(demography, ["country"], ["population", "births", "deaths"], codes, demography)["country"])
+    lacking = [c for c in codes if c not in have]
+    if lacking:
+        raise ValueError(f"{len(lacking)} canonical countries have no demography: {lacking[:20]}. Fix: provide "
+                         "population, births and deaths for them, or remove them from the country list")
     return PANEL["countries"].conform(pd.DataFrame({"country": codes, "idx": range(len(codes))}))
+
+
+def to_canonical(frame: pd.DataFrame, code_columns: list[str], additive: list[str], codes: list[str],
+                 demography: pd.DataFrame, report: HarmonizationReport | None = None) -> pd.DataFrame:
+    """Map every code column onto the canonical list (panel/harmonize.py); population shares for
+    splits come from the raw demography."""
+    population = demography[["year", "country", "population"]]
+    for column in code_columns:
+        frame = harmonize(frame, column, additive, codes, population, report)
+    return frame
 
 
 def _fill_by_country(frame: pd.DataFrame, column: str) -> int:
@@ -171,10 +189,26 @@ def _fill_by_country(frame: pd.DataFrame, column: str) -> int:
 def country_year(countries_: pd.DataFrame, demography: pd.DataFrame, gdp: pd.DataFrame, conflict: pd.DataFrame,
                  union_membership: pd.DataFrame) -> tuple[pd.DataFrame, dict]:
     """Join the country-year sources on the demography grid and scale the covariates."""
-    keep = set(countries_["country"])
-    grid = demography[demography["country"].isin(keep)].sort_values(["year", "country"]).reset_index(drop=True)
-    frame = grid.merge(gdp, on=["year", "country"], how="left").merge(
-        conflict, on=["year", "country"], how="left").merge(union_membership, on=["year", "country"], how="left")
+    codes = list(countries_["country"])
+    report = HarmonizationReport()
+    first, last = int(demography["year"].min()), int(demography["year"].max())
+    demo = to_canonical(demography, ["country"], ["population", "births", "deaths"], codes, demography, report)
+    grid = pd.MultiIndex.from_product([range(first, last + 1), codes], names=["year", "country"]).to_frame(index=False)
+    grid = grid.merge(demo, on=["year", "country"], how="left")
+    gaps = grid[grid[["population", "births", "deaths"]].isna().any(axis=1)]
+    if len(gaps):
+        raise ValueError(f"demography lacks {len(gaps)} country-years, e.g. {gaps[['country', 'year']].head(5).to_dict('records')}. "
+                         "Fix: provide population, births and deaths for every canonical country and year")
+    frame = grid.reset_index(drop=True).merge(
+        to_canonical(gdp, ["country"], [], codes, demography, report), on=["year", "country"], how="left").merge(
+        to_canonical(conflict, ["country"], ["conflict_deaths"], codes, demography, report),
+        on=["year", "country"], how="left").merge(
+        to_canonical(union_membership, ["country"], [], codes, demography, report), on=["year", "country"], how="left")
+    coverage = {
+        source: sorted(frame.loc[frame[column].isna(), "country"].unique().tolist())
+        for source, column in [("gdp", "gdp_per_capita"), ("conflict", "conflict_deaths"),
+                               ("union_membership", "member"), ("demography", "life_expectancy")]
+    }
     filled = {c: _fill_by_country(frame, c) for c in ["gdp_per_capita", "gdp_growth", "life_expectancy"]}
     frame["conflict_deaths"] = frame["conflict_deaths"].fillna(0.0)
     frame["member"] = frame["member"].fillna(0.0)
@@ -191,7 +225,9 @@ def country_year(countries_: pd.DataFrame, demography: pd.DataFrame, gdp: pd.Dat
     }.items():
         frame[name], scaling[name] = _standardize(raw)
     frame["x_union_member"] = frame["member"]
-    return PANEL["country_year"].conform(frame), {"scaling": scaling, "filled_values": filled}
+    return PANEL["country_year"].conform(frame), {"scaling": scaling, "filled_values": filled,
+                                                  "countries_missing_some_years": coverage,
+                                                  "harmonization": report.as_metadata()}
 
 
 def dyads(countries_: pd.DataFrame, gravity: pd.DataFrame) -> tuple[pd.DataFrame, dict]:
@@ -210,27 +246,54 @@ def dyads(countries_: pd.DataFrame, gravity: pd.DataFrame) -> tuple[pd.DataFrame
     return PANEL["dyads"].conform(frame), {"scaling": {"x_log_distance": scaling}, "missing_pairs": missing}
 
 
-def refugees_panel(countries_: pd.DataFrame, refugees: pd.DataFrame) -> tuple[pd.DataFrame, dict]:
-    keep = set(countries_["country"])
-    r = refugees[refugees["origin"].isin(keep) & refugees["asylum"].isin(keep) & (refugees["refugees"] > 0)]
+def refugees_panel(countries_: pd.DataFrame, refugees: pd.DataFrame, demography: pd.DataFrame
+                   ) -> tuple[pd.DataFrame, dict]:
+    report = HarmonizationReport()
+    r = to_canonical(refugees, ["origin", "asylum"], ["refugees"], list(countries_["country"]), demography, report)
+    r = r[(r["refugees"] > 0) & (r["origin"] != r["asylum"])]
     r = r.groupby(["year", "origin", "asylum"], as_index=False)["refugees"].sum()
     r["year"] = r["year"] + 1  # end of year t is 1 January of t + 1
     logs = np.log1p(r["refugees"])
     std = float(logs.std()) if len(r) > 1 and logs.std() > 0 else 1.0
     r["x_log_refugees"] = logs / std
-    return PANEL["refugees"].conform(r), {"scaling": {"x_log_refugees": {"std": std}}, "rows": len(r)}
+    return PANEL["refugees"].conform(r), {"scaling": {"x_log_refugees": {"std": std}}, "rows": len(r),
+                                          "harmonization": report.as_metadata()}
 
 
-def stocks_january(countries_: pd.DataFrame, migrant_stocks: pd.DataFrame) -> tuple[pd.DataFrame, dict]:
-    """Move mid-year stocks to 1 January by linear interpolation between stock points.
+def stock_corrections() -> pd.DataFrame:
+    """Hand corrections of obvious UN errors, one reason per row (panel/stock_corrections.csv)."""
+    with resources.files(__package__).joinpath("stock_corrections.csv").open("r", encoding="utf-8") as f:
+        return pd.read_csv(f)
 
-    For a cell reported at mid-year points y_0 < y_1 < ..., the 1-January value of year y_n is
-    S(y_n) − ½ (S(y_n) − S(y_{n−1})) / (y_n − y_{n−1}); the first point uses the next interval.
-    A cell reported at a single point keeps its mid-year value. Negative results are set to 0.
+
+def stocks_january(countries_: pd.DataFrame, migrant_stocks: pd.DataFrame, refugees: pd.DataFrame,
+                   demography: pd.DataFrame) -> tuple[pd.DataFrame, dict]:
+    """Harmonize, correct and floor the mid-year stocks, then move them to 1 January by linear
+    interpolation between stock points.
+
+    - codes are mapped onto the canonical list (successor rules), birth = residence rows dropped;
+    - the cells of stock_corrections.csv are replaced by their corrected values;
+    - a reported stock is raised to at least the refugees of that origin in that country
+      (UNHCR end-of-year counts averaged around mid-year);
+    - for a cell reported at mid-year points y_0 < y_1 < ..., the 1-January value of year y_n is
+      S(y_n) − ½ (S(y_n) − S(y_{n−1})) / (y_n − y_{n−1}); the first point uses the next interval;
+      a cell reported at a single point keeps its mid-year value; negative results become 0.
     """
-    keep = set(countries_["country"])
-    s = migrant_stocks[migrant_stocks["birth"].isin(keep) & migrant_stocks["residence"].isin(keep)
-                       & (migrant_stocks["birth"] != migrant_stocks["residence"])]
+    codes = list(countries_["country"])
+    report = HarmonizationReport()
+    s = to_canonical(migrant_stocks, ["birth", "residence"], ["stock"], codes, demography, report)
+    s = s[s["birth"] != s["residence"]]
+    fixes = stock_corrections()
+    s = s.merge(fixes[["birth", "residence", "year", "stock"]].rename(columns={"stock": "corrected"}),
+                on=["year", "birth", "residence"], how="left")
+    corrected = int(s["corrected"].notna().sum())
+    s["stock"] = s["corrected"].fillna(s["stock"])
+    r = to_canonical(refugees, ["origin", "asylum"], ["refugees"], codes, demography)
+    r = r.rename(columns={"origin": "birth", "asylum": "residence"})
+    mid = pd.concat([r, r.assign(year=r["year"] + 1)]).groupby(["year", "birth", "residence"])["refugees"].sum() / 2
+    s = s.merge(mid.rename("floor").reset_index(), on=["year", "birth", "residence"], how="left")
+    raised = int((s["floor"] > s["stock"]).sum())
+    s["stock"] = np.fmax(s["stock"], s["floor"].fillna(0.0))
     wide = s.pivot_table(index=["birth", "residence"], columns="year", values="stock", aggfunc="sum")
     years = list(wide.columns)
     values = wide.to_numpy(np.float64)
@@ -246,12 +309,16 @@ def stocks_january(countries_: pd.DataFrame, migrant_stocks: pd.DataFrame) -> tu
     frame = frame.stack(future_stack=True).dropna().rename("stock").reset_index()
     frame["stock"] = frame["stock"].clip(lower=0.0)
     return PANEL["stocks_january"].conform(frame), {"stock_points": [int(y) for y in years],
-                                                    "cells": int(len(wide))}
+                                                    "cells": int(len(wide)), "corrected_cells": corrected,
+                                                    "cells_raised_to_refugee_count": raised,
+                                                    "harmonization": report.as_metadata()}
 
 
-def initial_stocks(countries_: pd.DataFrame, january: pd.DataFrame, demography: pd.DataFrame) -> tuple[pd.DataFrame, dict]:
+def initial_stocks(countries_: pd.DataFrame, january: pd.DataFrame, country_year_: pd.DataFrame
+                   ) -> tuple[pd.DataFrame, dict]:
     """1-January stocks of the first year: reported where available, else the cell's earliest
     later stock point; natives = population − foreign-born residents (at least 0)."""
+    demography = country_year_
     first = int(demography["year"].min())
     earliest = january.sort_values("year").groupby(["birth", "residence"], as_index=False).first()
     from_later = int((earliest["year"] > first).sum())
@@ -284,8 +351,11 @@ def stock_targets(january: pd.DataFrame, relative_error: float) -> tuple[pd.Data
     return PANEL["stock_targets"].conform(frame), {"rows": len(frame), "median_weight": float(frame["weight"].median()) if len(frame) else None}
 
 
-def net_migration_targets(countries_: pd.DataFrame, net_migration: pd.DataFrame) -> pd.DataFrame:
-    n = net_migration[net_migration["country"].isin(set(countries_["country"]))].dropna(subset=["net_migration"])
+def net_migration_targets(countries_: pd.DataFrame, net_migration: pd.DataFrame, demography: pd.DataFrame
+                          ) -> pd.DataFrame:
+    years = set(demography["year"])
+    n = net_migration.dropna(subset=["net_migration"])
+    n = to_canonical(n[n["year"].isin(years)], ["country"], ["net_migration"], list(countries_["country"]), demography)
     return PANEL["net_migration_targets"].conform(n.assign(weight=1.0))
 
 
@@ -298,15 +368,18 @@ def corridor_folds(flows: pd.DataFrame, n_folds: int, seed: int) -> pd.DataFrame
     return corridors.assign(fold=fold)
 
 
-def flow_targets(countries_: pd.DataFrame, observed_flows: pd.DataFrame, settings: PanelSettings
-                 ) -> tuple[pd.DataFrame, dict]:
-    keep = set(countries_["country"])
-    f = observed_flows[observed_flows["origin"].isin(keep) & observed_flows["destination"].isin(keep)
-                       & (observed_flows["origin"] != observed_flows["destination"])].dropna(subset=["flow"])
+def flow_targets(countries_: pd.DataFrame, observed_flows: pd.DataFrame, demography: pd.DataFrame,
+                 settings: PanelSettings) -> tuple[pd.DataFrame, dict]:
+    report = HarmonizationReport()
+    years = set(demography["year"])
+    f = observed_flows[observed_flows["year"].isin(years)].dropna(subset=["flow"])
+    f = to_canonical(f, ["origin", "destination"], ["flow"], list(countries_["country"]), demography, report)
+    f = f[f["origin"] != f["destination"]]
     f = f.merge(corridor_folds(f, settings.n_folds, settings.fold_seed), on=["origin", "destination"])
     frame = PANEL["flow_targets"].conform(f.assign(weight=1.0))
     per_fold = frame.groupby("fold").size().to_dict()
-    return frame, {"corridors": int(f[["origin", "destination"]].drop_duplicates().shape[0]),
+    return frame, {"harmonization": report.as_metadata(),
+                   "corridors": int(f[["origin", "destination"]].drop_duplicates().shape[0]),
                    "rows_per_fold": {int(k): int(v) for k, v in per_fold.items()},
                    "sources": sorted(frame["source"].unique())}
 

@@ -1,5 +1,6 @@
 """Raw sources: one module per source table, each with its quality suite and raw asset."""
 
+from . import countries
 from . import migrant_stock_totals
 from . import migrant_stocks
 from . import demography
@@ -11,4 +12,4 @@ from . import conflict
 from . import refugees
 from . import observed_flows
 
-RAW_ASSETS = [migrant_stocks.asset, migrant_stock_totals.asset, demography.asset, net_migration.asset, gdp.asset, gravity.asset, union_membership.asset, conflict.asset, refugees.asset, observed_flows.asset]
+RAW_ASSETS = [countries.asset, migrant_stocks.asset, migrant_stock_totals.asset, demography.asset, net_migration.asset, gdp.asset, gravity.asset, union_membership.asset, conflict.asset, refugees.asset, observed_flows.asset]

@@ -312,6 +312,7 @@ def generate_world(config: WorldConfig = WorldConfig()) -> SyntheticWorld:
         common_language=common_language,
         religious_similarity=religious_similarity,
         colonial_tie=colonial_tie,
+        region=region,
     )
     return world
 
@@ -606,6 +607,10 @@ def _observe(rng: np.random.Generator, config: WorldConfig, countries: list[str]
             }
         )
     )
+
+    out["countries"] = R["countries"].conform(pd.DataFrame(
+        {"country": codes, "name": [f"Synthetic country {c}" for c in codes],
+         "region": [f"Synthetic region {r + 1}" for r in a["region"]]}))
 
     # destination totals (all foreign-born, also the unreported cells; 2 % noise) and mid-year population
     total = (mid * foreign).sum(axis=1) * np.exp(r_total.normal(0.0, 0.02, (len(t_obs), n)))
