@@ -218,9 +218,21 @@ class SyntheticSource(MigrationSource):
                 f"table {name}")
 
 
+def default_source() -> MigrationSource:
+    """`MIGRATION_SOURCE=synthetic` (default) or `published` (files under MIGRATION_RAW_DIR)."""
+    kind = os.environ.get("MIGRATION_SOURCE", "synthetic")
+    if kind == "synthetic":
+        return SyntheticSource()
+    if kind == "published":
+        from .sources.published import PublishedSource
+
+        return PublishedSource()
+    raise ValueError(f"MIGRATION_SOURCE={kind!r}: use 'synthetic' or 'published'")
+
+
 def default_resources() -> dict[str, Any]:
     return {
         "io_manager": WarehouseIOManager(database=warehouse_path()),
         "model_store": ModelStore(root=os.environ.get("MIGRATION_MODEL_DIR", DEFAULT_MODEL_DIR)),
-        "source": SyntheticSource(),
+        "source": default_source(),
     }

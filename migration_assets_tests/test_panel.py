@@ -121,3 +121,16 @@ def test_country_year_scales_covariates_and_fills_gaps():
     assert frame["x_log_population"].mean() == pytest.approx(0, abs=1e-12)
     assert frame.loc[frame["country"] == "AAA", "x_union_member"].eq(0).all()
     assert frame["death_rate"].iloc[0] == pytest.approx(1e4 / 1e6)
+
+
+def test_edge_limits_keep_the_largest_diasporas_and_the_way_home():
+    c = _countries("AAA", "BBB", "CCC", "DDD")
+    jan = pd.DataFrame({"year": 1990, "birth": ["AAA", "AAA", "AAA"], "residence": ["BBB", "CCC", "DDD"],
+                        "stock": [500.0, 9000.0, 200.0]})
+    no_flows = pd.DataFrame({"origin": [], "destination": []})
+    frame, _ = build.edges(c, jan, no_flows, build.PanelSettings(native_destinations=1, foreign_destinations=1))
+    got = set(map(tuple, frame[["birth", "origin", "destination"]].to_numpy()))
+    natives = {e for e in got if e[0] == e[1] == "AAA"}
+    assert natives == {("AAA", "AAA", "CCC")}  # only the largest diaspora
+    assert {e for e in got if e[1] == "BBB"} == {("AAA", "BBB", "AAA"), ("AAA", "BBB", "CCC")}  # home + largest
+    assert {e for e in got if e[1] == "CCC"} == {("AAA", "CCC", "AAA"), ("AAA", "CCC", "BBB")}

@@ -122,13 +122,17 @@ def flow_targets(config: FoldConfig, countries: pd.DataFrame, observed_flows: pd
 
 class EdgeConfig(dg.Config):
     min_stock: float = build.PanelSettings.min_stock
+    native_destinations: int = build.PanelSettings.native_destinations
+    foreign_destinations: int = build.PanelSettings.foreign_destinations
 
 
 @dg.asset(**_spec("edges", {"countries": _panel("countries"), "stocks_january": _panel("stocks_january"),
                              "flow_targets": _panel("flow_targets")}))
 def edges(config: EdgeConfig, countries: pd.DataFrame, stocks_january: pd.DataFrame,
           flow_targets: pd.DataFrame) -> dg.Output:
-    frame, meta = build.edges(countries, stocks_january, flow_targets, build.PanelSettings(min_stock=config.min_stock))
+    settings = build.PanelSettings(min_stock=config.min_stock, native_destinations=config.native_destinations,
+                                   foreign_destinations=config.foreign_destinations)
+    frame, meta = build.edges(countries, stocks_january, flow_targets, settings)
     return _output(frame, {**meta, "selection_rule": dg.MetadataValue.text(json.dumps(meta["rule"]))})
 
 

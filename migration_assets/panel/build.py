@@ -144,6 +144,8 @@ PANEL: dict[str, Table] = {
 @dataclass(frozen=True)
 class PanelSettings:
     min_stock: float = 100.0  # a stock cell this large at some stock point makes its group/destination an edge
+    native_destinations: int = 0  # natives move to at most this many destinations (largest diasporas); 0 = all
+    foreign_destinations: int = 0  # foreign-born move home or to at most this many other destinations; 0 = all
     stock_relative_error: float = 0.10  # relative error of a reported stock, for target weights
     n_folds: int = 5
     fold_seed: int = 0
@@ -387,7 +389,8 @@ def flow_targets(countries_: pd.DataFrame, observed_flows: pd.DataFrame, demogra
 EDGE_RULE = (
     "groups (i, j) = every (i, i) and every (i, j) whose foreign-born stock reaches min_stock at some 1-January "
     "stock point; destinations of a group = i itself (return) and every k != j whose stock of i-born reaches "
-    "min_stock at some point; plus (j, j, k) for every observed corridor j -> k"
+    "min_stock at some point, limited to the largest native_destinations (natives) or foreign_destinations "
+    "(foreign-born) of them when those are > 0; plus (j, j, k) for every observed corridor j -> k"
 )
 
 
@@ -397,25 +400,32 @@ def edges(countries_: pd.DataFrame, january: pd.DataFrame, flows: pd.DataFrame, 
     n = len(codes)
     idx = {c: i for i, c in enumerate(codes)}
     peak = january.groupby(["birth", "residence"])["stock"].max()
-    peak = peak[peak >= settings.min_stock]
-    present = np.zeros((n, n), dtype=bool)  # present[i, k]: i-born have a diaspora in k
-    present[peak.index.get_level_values(0).map(idx), peak.index.get_level_values(1).map(idx)] = True
+    size = np.zeros((n, n))  # size[i, k]: largest i-born stock in k
+    size[peak.index.get_level_values(0).map(idx), peak.index.get_level_values(1).map(idx)] = peak.to_numpy()
+    present = size >= settings.min_stock  # present[i, k]: i-born have a diaspora in k
     np.fill_diagonal(present, True)  # natives, and return destinations
     observed = np.zeros((n, n), dtype=bool)
     if len(flows):
         observed[flows["origin"].map(idx), flows["destination"].map(idx)] = True
     b, o, d = [], [], []
     for i in range(n):
+        ranked = [k for k in np.argsort(-size[i], kind="stable") if present[i, k] and k != i]
         for j in np.flatnonzero(present[i]):
-            dest = present[i].copy()
+            limit = settings.native_destinations if i == j else settings.foreign_destinations
+            chosen = [k for k in ranked if k != j]
+            chosen = set(chosen[:limit] if limit > 0 else chosen)
             if i == j:
-                dest |= observed[j]
-            dest[j] = False
-            ks = np.flatnonzero(dest)
-            b.extend([i] * ks.size)
-            o.extend([j] * ks.size)
-            d.extend(ks.tolist())
+                chosen |= set(np.flatnonzero(observed[j]).tolist())
+            else:
+                chosen.add(i)
+            chosen.discard(j)
+            ks = sorted(chosen)
+            b.extend([i] * len(ks))
+            o.extend([int(j)] * len(ks))
+            d.extend(ks)
     arr = np.asarray(codes, dtype=object)
     frame = pd.DataFrame({"edge": np.arange(len(b)), "birth": arr[b], "origin": arr[o], "destination": arr[d]})
-    return PANEL["edges"].conform(frame), {"rule": EDGE_RULE, "min_stock": settings.min_stock, "edges": len(b),
+    return PANEL["edges"].conform(frame), {"rule": EDGE_RULE, "min_stock": settings.min_stock,
+                                           "native_destinations": settings.native_destinations,
+                                           "foreign_destinations": settings.foreign_destinations, "edges": len(b),
                                            "density": len(b) / max(n * n * (n - 1), 1)}
