@@ -35,11 +35,14 @@ def _check(result: dg.ExecuteInProcessResult, what: str) -> dg.ExecuteInProcessR
     return result
 
 
-def materialize_inputs(assets, resources, instance, include_truth: bool, log: Callable = print):
-    groups = ["raw", "panel"] + (["synthetic_truth"] if include_truth else [])
+def materialize_inputs(assets, resources, instance, include_truth: bool, log: Callable = print,
+                       run_config: dict | None = None):
+    """Raw sources, panel, and the truth (synthetic world) or the anchors' estimates (published data)."""
+    groups = ["raw", "panel"] + (["synthetic_truth"] if include_truth else ["reference"])
     log(f"[1/3] raw sources, quality checks and panel ({', '.join(groups)})")
     return _check(dg.materialize(assets, selection=_selection(*groups), resources=resources, instance=instance,
-                                 run_config=INFO_LOGS, raise_on_error=False), "raw/panel run")
+                                 run_config={**INFO_LOGS, **(run_config or {})}, raise_on_error=False),
+                  "raw/panel run")
 
 
 def materialize_member(assets, resources, instance, member: str, member_config: dict):

@@ -1,0 +1,117 @@
+"""The whole graph on the real published files: all canonical countries, 1990-2023, an ensemble.
+
+Not part of CI. Runs in a scratch folder (its own warehouse, model store and Dagster instance)
+and prints wall time and peak memory per stage, the panel's size (countries, edges, observed
+cells), every check that failed or warned, and the global total flow per year next to the
+totals of the paper's published estimates.
+
+    python benchmarks/real_run.py [--raw-dir ../shared/data/raw] [--members 5] [--epochs 60]
+        [--parallel 2] [--native-destinations 40] [--foreign-destinations 5] [--keep DIR]
+"""
+
+import argparse
+import os
+import resource
+import sys
+import tempfile
+import time
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+
+PROJECT = Path(__file__).resolve().parents[1]
+
+
+def peak_mib() -> float:
+    return max(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
+               resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss) / 1024
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--raw-dir", default=str(PROJECT.parent / "shared" / "data" / "raw"))
+    parser.add_argument("--members", type=int, default=5)
+    parser.add_argument("--epochs", type=int, default=60)
+    parser.add_argument("--hidden", type=int, default=16)
+    parser.add_argument("--parallel", type=int, default=2)
+    parser.add_argument("--samples", type=int, default=4, help="perturbed passes per member")
+    parser.add_argument("--native-destinations", type=int, default=40)
+    parser.add_argument("--foreign-destinations", type=int, default=5)
+    parser.add_argument("--min-stock", type=float, default=100.0)
+    parser.add_argument("--keep", help="folder for the run (default: a new scratch folder)")
+    args = parser.parse_args()
+
+    folder = Path(args.keep or tempfile.mkdtemp(prefix="real-run-")).resolve()
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+    os.environ.update({"MIGRATION_SOURCE": "published", "MIGRATION_RAW_DIR": str(Path(args.raw_dir).resolve()),
+                       "MIGRATION_WAREHOUSE": str(folder / "warehouse.duckdb"),
+                       "MIGRATION_MODEL_DIR": str(folder / "models"), "DAGSTER_HOME": str(folder)})
+
+    from migration_assets import cli
+    from migration_assets.definitions import DEFINED
+    from migration_assets.partitions import FIRST_YEAR, LAST_YEAR, MEMBERS
+    from migration_assets.resources import default_resources
+
+    resources = default_resources()
+    members = MEMBERS.get_partition_keys()[: args.members]
+    member_config = {"epochs": args.epochs, "hidden": args.hidden, "torch_threads": 1 if args.parallel > 1 else 0}
+    panel_config = {"ops": {"panel__edges": {"config": {
+        "min_stock": args.min_stock, "native_destinations": args.native_destinations,
+        "foreign_destinations": args.foreign_destinations}}}}
+    stages: dict[str, float] = {}
+    warnings: list[str] = []
+    start = time.perf_counter()
+    with dg.DagsterInstance.get() as instance:
+        t = time.perf_counter()
+        result = cli.materialize_inputs(DEFINED, resources, instance, include_truth=False, run_config=panel_config)
+        warnings += [f"{e.asset_key.to_user_string()}:{e.check_name} {e.severity.value} "
+                     f"{e.metadata.get('failures').value if e.metadata.get('failures') else ''}"
+                     for e in result.get_asset_check_evaluations() if not e.passed]
+        stages["raw sources, checks and panel"] = time.perf_counter() - t
+        t = time.perf_counter()
+        if args.parallel > 1:
+            with ProcessPoolExecutor(args.parallel) as pool:
+                list(pool.map(cli._member_in_subprocess, members, [member_config] * len(members)))
+        else:
+            for m in members:
+                cli.materialize_member(DEFINED, resources, instance, m, member_config)
+        stages[f"{len(members)} members x {args.epochs} epochs"] = time.perf_counter() - t
+        t = time.perf_counter()
+        result = cli.materialize_estimates(DEFINED, resources, instance, FIRST_YEAR, LAST_YEAR,
+                                           {"members": members, "samples_per_member": args.samples})
+        warnings += [f"{e.asset_key.to_user_string()}:{e.check_name}" for e in result.get_asset_check_evaluations()
+                     if not e.passed]
+        stages["ensemble estimates and invariant checks"] = time.perf_counter() - t
+    total = time.perf_counter() - start
+
+    with duckdb.connect(str(folder / "warehouse.duckdb"), read_only=True) as con:
+        def one(sql: str):
+            return con.execute(sql).fetchone()[0]
+
+        print(f"\nReal run in {folder}")
+        print(f"countries {one('select count(*) from panel.countries')}, "
+              f"edges {one('select count(*) from panel.edges'):,}, "
+              f"stock-change targets {one('select count(*) from panel.stock_targets'):,}, "
+              f"net-migration targets {one('select count(*) from panel.net_migration_targets'):,}, "
+              f"observed flow cells {one('select count(*) from panel.flow_targets'):,} "
+              f"({one('select count(distinct origin || destination) from panel.flow_targets'):,} corridors)")
+        for stage, seconds in stages.items():
+            print(f"  {stage:45s} {seconds / 60:6.1f} min")
+        print(f"  {'total':45s} {total / 60:6.1f} min; peak memory (largest process) {peak_mib():,.0f} MiB")
+        print("\nchecks that did not pass:" if warnings else "\nevery check passed")
+        for w in warnings:
+            print(f"  - {w}")
+        totals = con.sql("""
+            select e.year, round(sum(e.mean) / 1e6, 2) as ours_millions,
+                   round((select sum(flow) from reference.gaskin_abel_flows r where r.year = e.year) / 1e6, 2)
+                       as paper_millions
+            from estimates.flows e group by e.year order by e.year""").df()
+        print("\nglobal total flow per year (millions of movers)")
+        print(totals.to_string(index=False))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,40 @@
+"""The anchors' published estimates, loaded for comparison only (schema `reference`).
+
+Gaskin & Abel's annual flows and net migration, and Abel & Cohen's five-year flows by method.
+No estimation asset depends on them: they are never training targets.
+"""
+
+import dagster as dg
+
+from ..resources import MigrationSource, SyntheticSource, frame_digest
+from ..schemas import REFERENCE
+from ..sources.raw import column_schema
+
+
+@dg.multi_asset(
+    name="reference_estimates",
+    group_name="reference",
+    outs={
+        name: dg.AssetOut(
+            key=dg.AssetKey(["reference", name]),
+            description=f"{table.description}\n\n{table.markdown()}",
+            metadata={"dagster/column_schema": column_schema(table)},
+            kinds={"pandas", "duckdb"},
+            code_version="1",
+        )
+        for name, table in REFERENCE.items()
+    },
+    pool="duckdb",
+)
+def reference_estimates(source: MigrationSource):
+    """Load the published estimates of Gaskin & Abel (2026) and Abel & Cohen (2019)."""
+    if isinstance(source, SyntheticSource):
+        raise dg.Failure("reference estimates exist only for published data (MIGRATION_SOURCE=published); "
+                         "deselect the reference group for the synthetic world")
+    for name, table in REFERENCE.items():
+        frame = table.conform(source.table(name))
+        yield dg.Output(frame, output_name=name, data_version=dg.DataVersion(frame_digest(frame)),
+                        metadata={"origin": source.origin(name), "rows": len(frame)})
+
+
+REFERENCE_ASSETS = [reference_estimates]
