@@ -1,11 +1,118 @@
-"""GDP per capita (constant 2015 USD) and real growth (%)."""
+"""GDP per capita (constant 2015 USD) and real GDP growth (%), 1990-2023.
+
+Files read (relative to the raw folder), from the paper's repository (MANIFEST section 4):
+
+- `gdp/GDP_data.nc`, preferred: netCDF classic, dims `Year` x `Country ISO` (231 ISO3 codes as a
+  char array), variables `GDP/capita (2015 USD)` and `GDP % annual growth`. This is the compilers'
+  gap-filled version: no missing value for 1990-2023 (World Bank, UNCTAD, IMF WEO, Maddison and
+  national figures, gaps extrapolated with real growth or borrowed from similar economies).
+- `gdp/GDP_data.csv`, only when the netCDF file is absent: the same variables in long form
+  (unnamed index column, `Year`, `Country ISO`), but NOT gap-filled: 14 territories have no real
+  GDP per capita at all (BES, FLK, GUF, ESH, GLP, GIB, MTQ, MYT, NIU, REU, TKL, WLF, SPM, SHN) and
+  others have gaps; those rows keep empty values. 8 GDP/capita values also differ from the netCDF.
+
+Harmonization: years 1990-2023; values as published (GDP per capita must be positive, growth may
+be negative); codes are already ISO3.
+"""
+
+import io
+from pathlib import Path
 
 import great_expectations.expectations as gxe
+import numpy as np
+import pandas as pd
+from scipy.io import netcdf_file
 
+from ..countries import to_iso3
 from ..schemas import RAW
+from . import wpp
+from .files import SourceFileError, file_error, read_bytes
 from .raw import raw_asset
 
 TABLE = RAW["gdp"]
+
+NETCDF = "gdp/GDP_data.nc"
+CSV = "gdp/GDP_data.csv"
+VARIABLES = {"GDP/capita (2015 USD)": "gdp_per_capita", "GDP % annual growth": "gdp_growth"}
+
+FILES = [NETCDF]
+
+
+def netcdf_variables(path: Path, variables: list[str], dims: tuple[str, str]) -> dict[str, np.ndarray]:
+    """Arrays (native byte order, copied) of a netCDF classic file, plus its coordinate variables
+    `dims`; the ISO3 char-array coordinate comes back as strings. Raises SourceFileError on a file
+    that is not netCDF classic, is truncated, or lacks a variable or dimension."""
+    data = read_bytes(path)
+    if not data.startswith(b"CDF"):
+        raise file_error(path, "not a netCDF classic file (it does not start with 'CDF')",
+                         "fetch the file again; netCDF-4/HDF5 files are not supported")
+    try:
+        nc = netcdf_file(io.BytesIO(data), mode="r", mmap=False)
+    except Exception as err:  # scipy raises ValueError, TypeError, IndexError... on damaged headers
+        raise file_error(path, f"cannot be read as netCDF ({type(err).__name__}: {err})",
+                         "the download was truncated or altered: fetch it again") from err
+    try:
+        missing = [v for v in [*variables, *dims] if v not in nc.variables]
+        if missing:
+            raise file_error(path, f"missing variable(s) {missing} (found {sorted(nc.variables)})",
+                             "use the publisher's file as documented in MANIFEST.md")
+        out = {}
+        for name in [*variables, *dims]:
+            var = nc.variables[name]
+            if name not in dims and tuple(var.dimensions) != dims:
+                raise file_error(path, f"variable {name!r} has dimensions {var.dimensions}, expected {dims}",
+                                 "use the publisher's file as documented in MANIFEST.md")
+            array = np.array(var.data, copy=True)
+            if array.dtype.kind == "S":
+                array = np.array([b"".join(row).decode("utf-8").strip() for row in array.reshape(len(array), -1)],
+                                 dtype=object)
+            else:
+                array = array.astype(array.dtype.newbyteorder("=")) if array.dtype.kind in "fiu" else array
+            out[name] = array
+    except SourceFileError:
+        raise
+    except Exception as err:
+        raise file_error(path, f"cannot be read as netCDF ({type(err).__name__}: {err})",
+                         "the download was truncated or altered: fetch it again") from err
+    finally:
+        nc.close()
+    return out
+
+
+def read_netcdf(path: Path) -> pd.DataFrame:
+    arrays = netcdf_variables(path, list(VARIABLES), ("Year", "Country ISO"))
+    years, codes = arrays["Year"].astype("int64"), arrays["Country ISO"]
+    iso3 = to_iso3(pd.Series(codes), file=str(path), column="Country ISO", kind="iso3")
+    frame = pd.DataFrame({"year": np.repeat(years, len(codes)), "country": np.tile(iso3.to_numpy(), len(years))})
+    for name, column in VARIABLES.items():
+        values = arrays[name].astype(float)
+        frame[column] = values.reshape(-1)
+    frame = frame[frame["year"].between(wpp.FIRST_YEAR, wpp.LAST_YEAR)]
+    bad = frame["gdp_per_capita"] <= 0
+    if bad.any():
+        row = frame[bad].iloc[0]
+        raise file_error(path, f"`GDP/capita (2015 USD)` is not positive ({row['gdp_per_capita']}) for "
+                         f"Country ISO {row['country']}, Year {row['year']}",
+                         "correct the cell or fetch the file again")
+    if frame.duplicated(["year", "country"]).any():
+        raise file_error(path, "a country or year appears twice in the coordinates", "fetch the file again")
+    return frame
+
+
+def read_csv_file(path: Path) -> pd.DataFrame:
+    frame = wpp.read_long(path, {"Year": "year", "Country ISO": "country"}, VARIABLES,
+                          nonnegative=("gdp_per_capita",), allow_missing=tuple(VARIABLES.values()))
+    return frame[frame["year"].between(wpp.FIRST_YEAR, wpp.LAST_YEAR)]
+
+
+def read(root: Path) -> pd.DataFrame:
+    """GDP per capita and growth per country and year 1990-2023 (netCDF preferred, CSV fallback)."""
+    root = Path(root)
+    if (root / NETCDF).exists() or not (root / CSV).exists():
+        frame = read_netcdf(root / NETCDF)
+    else:
+        frame = read_csv_file(root / CSV)
+    return TABLE.conform(frame.sort_values(["year", "country"], kind="stable"))
 
 
 def expectations() -> list:
@@ -14,6 +121,10 @@ def expectations() -> list:
                                           meta={"fix": "GDP per capita must be positive; leave gaps empty instead"}),
         gxe.ExpectColumnValuesToNotBeNull(column="gdp_per_capita", mostly=0.9, severity="warning",
                                           meta={"fix": "more than 10 % of GDP values missing: gap-fill the source"}),
+        gxe.ExpectColumnValuesToBeBetween(column="gdp_per_capita", min_value=50, max_value=500_000, mostly=0.99,
+                                          severity="warning",
+                                          meta={"fix": "GDP per capita is in constant 2015 US dollars per person: "
+                                                       "check for totals or other units"}),
         gxe.ExpectColumnValuesToBeBetween(column="gdp_growth", min_value=-80, max_value=200, severity="warning",
                                           meta={"fix": "growth is in percent; check for a fraction or a level"}),
     ]
