@@ -1,5 +1,2 @@
-"""Annual bilateral migration flow estimates: a Dagster code location (`defs`)."""
-
-from .definitions import defs
-
-__all__ = ["defs"]
+"""Annual bilateral migration flow estimates. The Dagster code location is
+`migration_assets.definitions` (its `defs`); importing this package alone loads nothing heavy."""

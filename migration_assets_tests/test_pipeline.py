@@ -8,8 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from migration_assets import cli, defs
-from migration_assets.definitions import DEFINED
+from migration_assets import cli
+from migration_assets.definitions import DEFINED, defs
 from migration_assets.resources import ModelStore, SyntheticSource, WarehouseIOManager
 from migration_assets.schemas import ESTIMATES
 
@@ -35,7 +35,7 @@ class CorruptSource(SyntheticSource):
             frame["stock"] = frame["stock"].astype(object)
             frame.loc[4, "stock"] = "12 345"
         if self.corruption == "odd_life_expectancy" and name == "demography":
-            frame.loc[0, "life_expectancy"] = 7.0
+            frame.loc[0, "life_expectancy"] = 3.0
         return frame
 
 
@@ -163,7 +163,7 @@ def test_a_warning_does_not_block(run):
     assert not check.passed and check.severity == dg.AssetCheckSeverity.WARN
     assert "life_expectancy" in check.metadata["failures"].value
     with duckdb.connect(run.db, read_only=True) as con:
-        assert con.execute("select min(life_expectancy) from raw.demography").fetchone()[0] == 7.0
+        assert con.execute("select min(life_expectancy) from raw.demography").fetchone()[0] == 3.0
     # restore the clean table for the other tests
     dg.materialize(DEFINED, selection=[dg.AssetKey(["raw", "demography"])], resources=run.resources,
                    instance=run.instance)
