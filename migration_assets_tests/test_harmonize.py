@@ -44,3 +44,14 @@ def test_non_additive_columns_keep_the_canonical_value_and_unknown_codes_are_dro
     assert out.loc["GBR", "population"] == pytest.approx(60.1)
     assert out.loc["GBR", "life_expectancy"] == 79.0
     assert "ZZZ" not in out.index and report.dropped == {"ZZZ": 1}
+
+
+def test_a_column_that_already_reports_the_successor_is_not_split():
+    # UN stocks: South-Sudan-born are reported apart in 2005, South Sudan as a residence is not
+    stocks = pd.DataFrame({"year": [2005, 2005, 2005], "birth": ["SDN", "SSD", "ITA"],
+                           "residence": ["ITA", "ITA", "SDN"], "stock": [80.0, 20.0, 400.0]})
+    out = harmonize(stocks, "birth", ["stock"], CANON, POP)
+    got = out.set_index(["birth", "residence"])["stock"]
+    assert got[("SDN", "ITA")] == 80.0 and got[("SSD", "ITA")] == 20.0
+    out = harmonize(out, "residence", ["stock"], CANON, POP).set_index(["birth", "residence"])["stock"]
+    assert out[("ITA", "SDN")] == pytest.approx(300.0) and out[("ITA", "SSD")] == pytest.approx(100.0)

@@ -8,6 +8,10 @@ Montenegro), Sudan before South Sudan's independence, territories outside the ca
 - `split`: before year `until`, the predecessor's counts (which include its successors) are
   shared among the successors in proportion to their populations that year (e.g. Sudan before
   2011 -> Sudan and South Sudan); successors' own figures in those years are folded in first.
+  A year in which the column already reports a successor separately is left as published (UN
+  stocks report South-Sudan-born apart in every year, but South Sudan as a residence only from
+  2010): there a canonical predecessor means itself, and a historic one (ANT, SCG) joins its first
+  successor.
 
 Only additive columns (persons) are moved; non-additive ones (rates, GDP per capita, flags) keep
 the canonical country's own value, or take the predecessor's where a successor has none.
@@ -68,7 +72,15 @@ def harmonize(frame: pd.DataFrame, code_column: str, additive: list[str], canoni
             out = pd.concat([out[~rows], moved[keys + additive]], ignore_index=True)
         else:
             until = int(rule.until)
-            early = out[year_column] < until
+            # years in which this column already reports a successor apart: the publisher has split
+            # it; there the predecessor means itself (or, if not canonical, joins its first successor)
+            apart = set(out.loc[out[code_column].isin([t for t in targets if t != rule.code]), year_column])
+            early = (out[year_column] < until) & ~out[year_column].isin(apart)
+            if rule.code not in targets:
+                folded = (out[code_column] == rule.code) & ~early
+                if folded.any():
+                    report.merged[rule.code] = report.merged.get(rule.code, 0) + int(folded.sum())
+                    out.loc[folded, code_column] = targets[0]
             involved = early & out[code_column].isin([rule.code, *targets])
             if not (early & (out[code_column] == rule.code)).any():
                 continue
