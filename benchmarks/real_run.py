@@ -89,7 +89,7 @@ def main() -> None:
 
     with duckdb.connect(str(folder / "warehouse.duckdb"), read_only=True) as con:
         def one(sql: str):
-            return con.execute(sql).fetchone()[0]
+            return con.execute(sql).fetchall()[0][0]
 
         print(f"\nReal run in {folder}")
         print(f"countries {one('select count(*) from panel.countries')}, "

@@ -38,9 +38,12 @@ def _check(result: dg.ExecuteInProcessResult, what: str) -> dg.ExecuteInProcessR
 def materialize_inputs(assets, resources, instance, include_truth: bool, log: Callable = print,
                        run_config: dict | None = None):
     """Raw sources, panel, and the truth (synthetic world) or the anchors' estimates (published data)."""
+    from .definitions import RAW_CHECKS
+
     groups = ["raw", "panel"] + (["synthetic_truth"] if include_truth else ["reference"])
     log(f"[1/3] raw sources, quality checks and panel ({', '.join(groups)})")
-    return _check(dg.materialize(assets, selection=_selection(*groups), resources=resources, instance=instance,
+    selection = _selection(*groups) | dg.AssetSelection.checks(*RAW_CHECKS)
+    return _check(dg.materialize(assets, selection=selection, resources=resources, instance=instance,
                                  run_config={**INFO_LOGS, **(run_config or {})}, raise_on_error=False),
                   "raw/panel run")
 
@@ -54,11 +57,11 @@ def materialize_member(assets, resources, instance, member: str, member_config: 
 
 def materialize_estimates(assets, resources, instance, first: int, last: int, estimate_config: dict | None = None):
     run_config = {**INFO_LOGS, "ops": {"ensemble_estimates": {"config": estimate_config or {}}}}
-    from .definitions import CHECKS
+    from .definitions import ESTIMATE_CHECKS
 
     # multi-asset checks are not part of a group selection: name them
     return _check(dg.materialize(
-        assets, selection=_selection("estimates") | dg.AssetSelection.checks(*CHECKS), resources=resources, instance=instance, run_config=run_config,
+        assets, selection=_selection("estimates") | dg.AssetSelection.checks(*ESTIMATE_CHECKS), resources=resources, instance=instance, run_config=run_config,
         tags={"dagster/asset_partition_range_start": str(first), "dagster/asset_partition_range_end": str(last)},
         raise_on_error=False), "estimates run")
 

@@ -6,12 +6,12 @@ from .ensemble.assets import MODEL_ASSETS
 from .ensemble.checks import ESTIMATE_CHECKS
 from .panel.assets import PANEL_ASSETS
 from .resources import default_resources
-from .sources import RAW_ASSETS
+from .sources import RAW_ASSETS, RAW_CHECKS
 from .synthetic.assets import TRUTH_ASSETS
 from .validation.reference import REFERENCE_ASSETS
 
 ASSETS = [*RAW_ASSETS, *PANEL_ASSETS, *MODEL_ASSETS, *TRUTH_ASSETS, *REFERENCE_ASSETS]
-CHECKS = [*ESTIMATE_CHECKS]
+CHECKS = [*RAW_CHECKS, *ESTIMATE_CHECKS]
 DEFINED = [*ASSETS, *CHECKS]  # what `dg.materialize` needs to run any selection of the graph
 
 defs = dg.Definitions(assets=ASSETS, asset_checks=CHECKS, resources=default_resources())

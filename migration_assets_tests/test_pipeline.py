@@ -12,6 +12,7 @@ from migration_assets import cli
 from migration_assets.definitions import DEFINED, defs
 from migration_assets.resources import ModelStore, SyntheticSource, WarehouseIOManager
 from migration_assets.schemas import ESTIMATES
+from migration_assets.sources.migrant_stocks import matches_un_totals
 
 WORLD = {"n_countries": 6, "end_year": 2000, "seed": 1}
 MEMBERS = ["m00", "m01"]
@@ -34,6 +35,8 @@ class CorruptSource(SyntheticSource):
         if self.corruption == "text_in_numbers" and name == "migrant_stocks":
             frame["stock"] = frame["stock"].astype(object)
             frame.loc[4, "stock"] = "12 345"
+        if self.corruption == "totals_in_thousands" and name == "migrant_stock_totals":
+            frame["foreign_born"] = frame["foreign_born"] / 1000
         if self.corruption == "odd_life_expectancy" and name == "demography":
             frame.loc[0, "life_expectancy"] = 3.0
         return frame
@@ -89,7 +92,7 @@ def test_estimates_cover_every_year_and_are_coherent(run):
 
 def test_every_check_ran_and_passed(run):
     raw_checks = run.inputs.get_asset_check_evaluations()
-    assert len(raw_checks) == 11 and all(e.passed for e in raw_checks)
+    assert len(raw_checks) == 12 and all(e.passed for e in raw_checks)
     invariants = {e.check_name: e for e in run.estimates.get_asset_check_evaluations()}
     assert set(invariants) == {"stocks_nonnegative", "no_self_flows", "net_migration_sums_to_zero",
                                "recurrence_closes"}
@@ -167,6 +170,18 @@ def test_a_warning_does_not_block(run):
     # restore the clean table for the other tests
     dg.materialize(DEFINED, selection=[dg.AssetKey(["raw", "demography"])], resources=run.resources,
                    instance=run.instance)
+
+
+def test_bilateral_stocks_must_agree_with_the_un_totals(run):
+    resources = {**run.resources, "source": CorruptSource(**WORLD, corruption="totals_in_thousands")}
+    keys = [dg.AssetKey(["raw", "migrant_stocks"]), dg.AssetKey(["raw", "migrant_stock_totals"])]
+    result = dg.materialize(DEFINED, selection=dg.AssetSelection.assets(*keys) | dg.AssetSelection.checks(
+        matches_un_totals), resources=resources, instance=run.instance, raise_on_error=False)
+    check = next(e for e in result.get_asset_check_evaluations() if e.check_name == "matches_un_totals")
+    assert not check.passed and check.severity == dg.AssetCheckSeverity.ERROR
+    assert "QM" in check.metadata["above_limit"].value
+    # restore the clean tables for the other tests
+    dg.materialize(DEFINED, selection=keys, resources=run.resources, instance=run.instance)
 
 
 def test_rematerializing_a_year_replaces_only_that_year(run):

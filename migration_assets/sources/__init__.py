@@ -12,4 +12,6 @@ from . import conflict
 from . import refugees
 from . import observed_flows
 
+RAW_CHECKS = [migrant_stocks.matches_un_totals]
+
 RAW_ASSETS = [countries.asset, migrant_stocks.asset, migrant_stock_totals.asset, demography.asset, net_migration.asset, gdp.asset, gravity.asset, union_membership.asset, conflict.asset, refugees.asset, observed_flows.asset]

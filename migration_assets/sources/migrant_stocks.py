@@ -43,12 +43,14 @@ the asset's metadata.
 
 from pathlib import Path
 
+import dagster as dg
 import great_expectations.expectations as gxe
 import pandas as pd
 
 from ..schemas import RAW
 from . import undesa
 from .raw import raw_asset
+from .undesa import RATIO_LOW, RATIO_LOW_MOSTLY, RATIO_MAX, stocks_vs_totals
 
 TABLE = RAW["migrant_stocks"]
 
@@ -120,3 +122,28 @@ def expectations() -> list:
 
 
 asset = raw_asset(TABLE, ['birth', 'residence'], expectations)
+
+
+@dg.asset_check(asset=asset, name="matches_un_totals", blocking=True,
+                additional_ins={"totals": dg.AssetIn(key=dg.AssetKey(["raw", "migrant_stock_totals"]))},
+                description=f"Per destination and year, the bilateral stocks summed over countries of birth are at "
+                            f"most {RATIO_MAX} times the UN's foreign-born total (error), and at least {RATIO_LOW} "
+                            f"times it for {RATIO_LOW_MOSTLY:.0%} of destination-years (warning): unknown origins "
+                            f"are the only gap.")
+def matches_un_totals(migrant_stocks: pd.DataFrame, totals: pd.DataFrame) -> dg.AssetCheckResult:
+    compared = stocks_vs_totals(migrant_stocks, totals).dropna(subset=["ratio"])
+    over = compared[compared["ratio"] > RATIO_MAX]
+    low_share = float((compared["ratio"] < RATIO_LOW).mean()) if len(compared) else 0.0
+    passed = over.empty and low_share <= 1 - RATIO_LOW_MOSTLY
+    worst = compared.reindex(compared["ratio"].sort_values().index)
+    return dg.AssetCheckResult(
+        passed=passed,
+        severity=dg.AssetCheckSeverity.ERROR if len(over) else dg.AssetCheckSeverity.WARN,
+        metadata={
+            "destination_years_compared": len(compared),
+            "median_ratio": float(compared["ratio"].median()) if len(compared) else None,
+            "above_limit": dg.MetadataValue.md(over.head(10).to_markdown(index=False) if len(over) else "none"),
+            "share_below_low": low_share,
+            "lowest_ratios": dg.MetadataValue.md(worst.head(5).to_markdown(index=False)),
+        },
+    )

@@ -570,8 +570,9 @@ def _observe(rng: np.random.Generator, config: WorldConfig, countries: list[str]
     - migrant_stocks: mid-year (mean of 1 January stocks around the year) foreign-born stocks every
       `stock_years_step` years, log-normal noise `stock_noise`, rounded; cells with true value < 20
       are not reported and a share `stock_missing` of the rest is missing.
-    - migrant_stock_totals: every destination's mid-year foreign-born total (all origins, unreported
-      cells included) with 2 % log-normal noise, and its mid-year population.
+    - migrant_stock_totals: every destination's mid-year foreign-born total: the sum of all its noisy
+      foreign-born cells (unreported ones included) plus 0-5 % of unknown origin, as in the UN
+      tables; and its mid-year population.
     - demography: exact 1 January population, births, deaths (= death rate x population) and life
       expectancy; net_migration: truth + N(0, (net_migration_noise |truth| + 2e-4 P)^2).
     - gdp, union_membership, conflict, gravity: the covariates themselves.
@@ -612,8 +613,9 @@ def _observe(rng: np.random.Generator, config: WorldConfig, countries: list[str]
         {"country": codes, "name": [f"Synthetic country {c}" for c in codes],
          "region": [f"Synthetic region {r + 1}" for r in a["region"]]}))
 
-    # destination totals (all foreign-born, also the unreported cells; 2 % noise) and mid-year population
-    total = (mid * foreign).sum(axis=1) * np.exp(r_total.normal(0.0, 0.02, (len(t_obs), n)))
+    # destination totals as the UN publishes them: every foreign-born cell of the same (noisy) table,
+    # the unreported ones included, plus 0-5 % of unknown origin; and the mid-year population
+    total = (np.round(mid * noise) * foreign).sum(axis=1) * (1.0 + r_total.uniform(0.0, 0.05, (len(t_obs), n)))
     tt, kk = np.indices(total.shape)
     out["migrant_stock_totals"] = R["migrant_stock_totals"].conform(
         pd.DataFrame({"year": years[t_obs[tt.ravel()]], "residence": codes[kk.ravel()],
