@@ -82,6 +82,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--epochs", type=int, help="training epochs per member (default: MemberConfig)")
     parser.add_argument("--parallel", type=int, default=min(2, os.cpu_count() or 1),
                         help="members trained at once, one process and one torch thread each")
+    parser.add_argument("--native-destinations", type=int, default=0,
+                        help="edges: natives move to at most this many destinations (0 = all; 40 for real data)")
+    parser.add_argument("--foreign-destinations", type=int, default=0,
+                        help="edges: foreign-born move home or to at most this many others (0 = all; 5 for real data)")
     args = parser.parse_args(argv)
 
     for var in ("MIGRATION_WAREHOUSE", "MIGRATION_MODEL_DIR"):  # relative to where the user stands
@@ -96,7 +100,9 @@ def main(argv: list[str] | None = None) -> None:
     member_config = {"epochs": args.epochs} if args.epochs else {}
     start = time.perf_counter()
     with dg.DagsterInstance.get() as instance:
-        materialize_inputs(ASSETS, resources, instance, isinstance(resources["source"], SyntheticSource))
+        edges = {"native_destinations": args.native_destinations, "foreign_destinations": args.foreign_destinations}
+        materialize_inputs(ASSETS, resources, instance, isinstance(resources["source"], SyntheticSource),
+                           run_config={"ops": {"panel__edges": {"config": edges}}})
         members = MEMBERS.get_partition_keys()
         print(f"[2/3] training {len(members)} ensemble members, {args.parallel} at a time", flush=True)
         if args.parallel > 1:

@@ -17,7 +17,7 @@ from ..model.train import TrainConfig, evaluate, fit, new_model, simulate
 from ..partitions import MEMBERS, YEAR_EXPR, YEARS, member_index
 from ..resources import ModelStore
 from ..schemas import ESTIMATES
-from ..sources.raw import column_schema
+from ..sources.raw import table_out
 
 PANEL_INPUTS = ["countries", "country_year", "dyads", "refugees", "initial_stocks", "edges"]
 TARGET_INPUTS = ["stock_targets", "net_migration_targets", "flow_targets"]
@@ -101,21 +101,11 @@ class EstimateConfig(dg.Config):
     initial_stock_noise: float = 0.10  # log-normal sigma of the initial foreign-born stock perturbation
 
 
-def _year_out(name: str) -> dg.AssetOut:
-    table = ESTIMATES[name]
-    return dg.AssetOut(
-        key=dg.AssetKey(["estimates", name]),
-        description=f"{table.description}\n\n{table.markdown()}",
-        metadata={"partition_expr": YEAR_EXPR, "dagster/column_schema": column_schema(table)},
-        kinds={"pandas", "duckdb"},
-        code_version=MODEL_CODE_VERSION,
-    )
-
-
 @dg.multi_asset(
     name="ensemble_estimates",
     group_name="estimates",
-    outs={name: _year_out(name) for name in ESTIMATES},
+    outs={name: table_out("estimates", table, MODEL_CODE_VERSION, {"partition_expr": YEAR_EXPR})
+          for name, table in ESTIMATES.items()},
     ins=_ins(PANEL_INPUTS),
     deps=[dg.AssetDep(dg.AssetKey(["models", "member"]), partition_mapping=dg.AllPartitionMapping())],
     partitions_def=YEARS,

@@ -27,6 +27,7 @@ from .tensors import COUNTRY_FEATURES, ModelInputs
 UNION = COUNTRY_FEATURES.index("x_union_member")
 N_EDGE_INPUTS = 7  # refugees(i,j), refugees(i,k), union pair(j,k), native, return, stock(i,j), stock(i,k)
 STOCK_SCALE = 10.0  # log1p(stock) / STOCK_SCALE keeps the stock feedback of order 1
+INITIAL_LEAVE_RATE = 0.01  # a group starts by moving about 1 % of its survivors a year
 
 
 class FlowNet(nn.Module):
@@ -42,8 +43,8 @@ class FlowNet(nn.Module):
         self.edge = nn.Linear(N_EDGE_INPUTS, hidden)
         self.cell = nn.GRUCell(hidden, hidden)
         self.head = nn.Sequential(nn.Linear(hidden, hidden), nn.Tanh(), nn.Linear(hidden, 1))
-        # Start near a 1 % yearly leave rate spread over the group's destinations.
-        nn.init.constant_(self.head[-1].bias, math.log(0.01 / max(mean_group_size, 1.0)))
+
+        nn.init.constant_(self.head[-1].bias, math.log(INITIAL_LEAVE_RATE / max(mean_group_size, 1.0)))
         # Reporting bias of each observed-flow source (log scale), learned.
         self.source_bias = nn.Parameter(torch.zeros(n_sources))
 

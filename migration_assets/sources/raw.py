@@ -22,6 +22,17 @@ def column_schema(table: Table) -> dg.TableSchema:
     return dg.TableSchema(columns=[dg.TableColumn(c.name, c.dtype, description=c.description) for c in table.columns])
 
 
+def table_out(schema: str, table: Table, code_version: str = "1", metadata: dict | None = None) -> dg.AssetOut:
+    """The output of a multi-asset that writes `table` to the warehouse as <schema>.<name>."""
+    return dg.AssetOut(
+        key=dg.AssetKey([schema, table.name]),
+        description=f"{table.description}\n\n{table.markdown()}",
+        metadata={"dagster/column_schema": column_schema(table), **(metadata or {})},
+        kinds={"pandas", "duckdb"},
+        code_version=code_version,
+    )
+
+
 def raw_asset(table: Table, codes: list[str], expectations: Callable[[], list]) -> dg.AssetsDefinition:
     key = dg.AssetKey(["raw", table.name])
 

@@ -7,22 +7,13 @@ import dagster as dg
 
 from ..resources import MigrationSource, SyntheticSource
 from ..schemas import TRUTH
-from ..sources.raw import column_schema
+from ..sources.raw import table_out
 
 
 @dg.multi_asset(
     name="synthetic_truth",
     group_name="synthetic_truth",
-    outs={
-        name: dg.AssetOut(
-            key=dg.AssetKey(["truth", name]),
-            description=f"{table.description}\n\n{table.markdown()}",
-            metadata={"dagster/column_schema": column_schema(table)},
-            kinds={"pandas", "duckdb"},
-            code_version="1",
-        )
-        for name, table in TRUTH.items()
-    },
+    outs={name: table_out("truth", table) for name, table in TRUTH.items()},
     pool="duckdb",
 )
 def synthetic_truth(source: MigrationSource):

@@ -8,22 +8,13 @@ import dagster as dg
 
 from ..resources import MigrationSource, SyntheticSource, frame_digest
 from ..schemas import REFERENCE
-from ..sources.raw import column_schema
+from ..sources.raw import table_out
 
 
 @dg.multi_asset(
     name="reference_estimates",
     group_name="reference",
-    outs={
-        name: dg.AssetOut(
-            key=dg.AssetKey(["reference", name]),
-            description=f"{table.description}\n\n{table.markdown()}",
-            metadata={"dagster/column_schema": column_schema(table)},
-            kinds={"pandas", "duckdb"},
-            code_version="1",
-        )
-        for name, table in REFERENCE.items()
-    },
+    outs={name: table_out("reference", table) for name, table in REFERENCE.items()},
     pool="duckdb",
 )
 def reference_estimates(source: MigrationSource):
