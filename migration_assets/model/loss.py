@@ -31,11 +31,11 @@ def psi(x: torch.Tensor, lam: float = 0.5) -> torch.Tensor:
 
 
 def banded_loss(pred: torch.Tensor, target: torch.Tensor, weight: torch.Tensor, scale: float,
-                band: float) -> torch.Tensor:
+                band: float, lam: float = 0.5) -> torch.Tensor:
     if target.numel() == 0:
         return pred.sum() * 0.0
-    zt = psi(target) / scale
-    r = psi(pred) / scale - zt
+    zt = psi(target, lam) / scale
+    r = psi(pred, lam) / scale - zt
     return (weight * torch.relu(r**2 - band * zt**2)).sum() / weight.sum()
 
 
@@ -46,9 +46,9 @@ class Scales:
     flow: float
 
     @staticmethod
-    def of(targets: Targets) -> "Scales":
+    def of(targets: Targets, lam: float = 0.5) -> "Scales":
         def s(x: torch.Tensor) -> float:
-            return float(psi(x.double()).std()) if x.numel() > 1 else 1.0
+            return float(psi(x.double(), lam).std()) if x.numel() > 1 else 1.0
 
         return Scales(stock=s(targets.stock_change), net=s(targets.net_value), flow=s(targets.flow_value))
 
@@ -60,6 +60,7 @@ class LossWeights:
     flow: float = 1.0
     source_bias: float = 1.0
     band: float = 0.01
+    lam: float = 0.5  # Yeo-Johnson lambda of the transform the residuals are taken in
 
 
 def predictions(flows: torch.Tensor, stocks: torch.Tensor, bilateral: torch.Tensor, net: torch.Tensor,
@@ -82,10 +83,10 @@ def loss_terms(pred: dict[str, torch.Tensor], targets: Targets, scales: Scales, 
                source_bias: torch.Tensor) -> dict[str, torch.Tensor]:
     return {
         "stock": weights.stock * banded_loss(pred["stock"], targets.stock_change, targets.stock_weight,
-                                             scales.stock, weights.band),
+                                             scales.stock, weights.band, weights.lam),
         "net": weights.net * banded_loss(pred["net"], targets.net_value, targets.net_weight, scales.net,
-                                         weights.band),
+                                         weights.band, weights.lam),
         "flow": weights.flow * banded_loss(pred["flow"], targets.flow_value, targets.flow_weight, scales.flow,
-                                           weights.band),
+                                           weights.band, weights.lam),
         "source_bias": weights.source_bias * (source_bias**2).sum(),
     }

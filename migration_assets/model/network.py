@@ -32,7 +32,7 @@ INITIAL_LEAVE_RATE = 0.01  # a group starts by moving about 1 % of its survivors
 
 class FlowNet(nn.Module):
     def __init__(self, n_country_features: int, n_dyad_features: int, hidden: int, n_sources: int,
-                 mean_group_size: float = 10.0):
+                 mean_group_size: float = 10.0, initial_leave_rate: float = INITIAL_LEAVE_RATE):
         super().__init__()
         self.hidden = hidden
         self.birth = nn.Linear(n_country_features, hidden, bias=False)
@@ -44,7 +44,7 @@ class FlowNet(nn.Module):
         self.cell = nn.GRUCell(hidden, hidden)
         self.head = nn.Sequential(nn.Linear(hidden, hidden), nn.Tanh(), nn.Linear(hidden, 1))
 
-        nn.init.constant_(self.head[-1].bias, math.log(INITIAL_LEAVE_RATE / max(mean_group_size, 1.0)))
+        nn.init.constant_(self.head[-1].bias, math.log(initial_leave_rate / max(mean_group_size, 1.0)))
         # Reporting bias of each observed-flow source (log scale), learned.
         self.source_bias = nn.Parameter(torch.zeros(n_sources))
 

@@ -27,17 +27,19 @@ class TrainConfig:
     weight_flow: float = 1.0
     weight_source_bias: float = 1.0
     band: float = 0.01
+    yeo_johnson_lambda: float = 0.5
+    initial_leave_rate: float = 0.01
     log_every: int = 10
 
     def loss_weights(self) -> LossWeights:
         return LossWeights(stock=self.weight_stock, net=self.weight_net, flow=self.weight_flow,
-                           source_bias=self.weight_source_bias, band=self.band)
+                           source_bias=self.weight_source_bias, band=self.band, lam=self.yeo_johnson_lambda)
 
     def digest(self) -> str:
         return hashlib.sha256(json.dumps(asdict(self), sort_keys=True).encode()).hexdigest()[:12]
 
 
-def new_model(inputs: ModelInputs, n_sources: int, hidden: int) -> FlowNet:
+def new_model(inputs: ModelInputs, n_sources: int, hidden: int, initial_leave_rate: float = 0.01) -> FlowNet:
     es = EdgeStructure(inputs.edges, inputs.n_countries)
     return FlowNet(
         n_country_features=inputs.country_features.shape[-1],
@@ -45,6 +47,7 @@ def new_model(inputs: ModelInputs, n_sources: int, hidden: int) -> FlowNet:
         hidden=hidden,
         n_sources=n_sources,
         mean_group_size=es.birth.numel() / max(es.n_groups, 1),
+        initial_leave_rate=initial_leave_rate,
     )
 
 
@@ -79,9 +82,9 @@ def fit(inputs: ModelInputs, train: Targets, config: TrainConfig, seed: int,
     torch.manual_seed(seed)
     np.random.seed(seed)
     inputs = inputs.to(torch.float32)
-    model = new_model(inputs, len(train.sources), config.hidden)
+    model = new_model(inputs, len(train.sources), config.hidden, config.initial_leave_rate)
     es = EdgeStructure(inputs.edges, inputs.n_countries)
-    scales = Scales.of(train)
+    scales = Scales.of(train, config.yeo_johnson_lambda)
     weights = config.loss_weights()
     optimiser = torch.optim.Adam(model.parameters(), lr=config.learning_rate)
     history: list[dict] = []
