@@ -21,7 +21,7 @@ from ..sources.raw import table_out
 
 PANEL_INPUTS = ["countries", "country_year", "dyads", "refugees", "initial_stocks", "edges"]
 TARGET_INPUTS = ["stock_targets", "net_migration_targets", "flow_targets"]
-MODEL_CODE_VERSION = "gru-v1"
+MODEL_CODE_VERSION = "gru-v2"
 
 
 def _ins(names: list[str]) -> dict[str, dg.AssetIn]:

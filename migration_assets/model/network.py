@@ -4,12 +4,17 @@ For each year t and edge e = (i, j, k) (born in i, moving from j to k):
 
     a_e   = tanh(W_i c_i + W_j c_j + W_k c_k + D_jk + D_ik + W_e x_e)      # factorised input layer
     h_e   = GRUCell(a_e, h_e)                                             # per-edge latent state
-    z_e   = head(h_e)                                                     # destination logit
+    z_e   = head(h_e) + prior_e                                           # destination logit
     π_e   = exp(z_e) / (1 + Σ_{e' in group(i, j)} exp(z_e'))               # "stay" has logit 0
     T_e   = (1 − d_j) · S_ij · π_e                                        # survivors who move
 
 c are scaled country covariates, D static dyad terms, x_e per-edge inputs (refugee stocks,
-union pair, native / return flags, stock feedback). Because the movers of a group are a share
+union pair, native / return flags, stock feedback). prior_e is a learned migration-rate prior
+that makes the untrained network already plausible at every scale (on the real data, without it
+the members collapsed to near-uniform destination shares): for natives
+α·log((1 + S_ik)/(1 + S_ii)) + β_native, i.e. leaving in proportion to the diaspora (Abel & Cohen's
+migration-rate idea), and constants β_return and β_onward for the foreign-born; the network
+learns the deviations. Because the movers of a group are a share
 (< 1) of its survivors, flows are positive and stocks can never go negative: training and
 inference use exactly the same recurrence, with no clipping (method.md §9 bugs 2 and 6).
 The input projection is factorised over countries, so its cost is a few gathers per edge.
@@ -27,12 +32,16 @@ from .tensors import COUNTRY_FEATURES, ModelInputs
 UNION = COUNTRY_FEATURES.index("x_union_member")
 N_EDGE_INPUTS = 7  # refugees(i,j), refugees(i,k), union pair(j,k), native, return, stock(i,j), stock(i,k)
 STOCK_SCALE = 10.0  # log1p(stock) / STOCK_SCALE keeps the stock feedback of order 1
-INITIAL_LEAVE_RATE = 0.01  # a group starts by moving about 1 % of its survivors a year
+# Starting values of the learned prior: natives leave at 5 % of their diaspora-to-natives ratio a
+# year, towards destinations in proportion to their diaspora; foreign-born return at 3 % and move on
+# at 0.2 % per destination a year.
+NATIVE_PRIOR = math.log(0.05)
+RETURN_PRIOR = math.log(0.03)
+ONWARD_PRIOR = math.log(0.002)
 
 
 class FlowNet(nn.Module):
-    def __init__(self, n_country_features: int, n_dyad_features: int, hidden: int, n_sources: int,
-                 mean_group_size: float = 10.0, initial_leave_rate: float = INITIAL_LEAVE_RATE):
+    def __init__(self, n_country_features: int, n_dyad_features: int, hidden: int, n_sources: int):
         super().__init__()
         self.hidden = hidden
         self.birth = nn.Linear(n_country_features, hidden, bias=False)
@@ -44,7 +53,10 @@ class FlowNet(nn.Module):
         self.cell = nn.GRUCell(hidden, hidden)
         self.head = nn.Sequential(nn.Linear(hidden, hidden), nn.Tanh(), nn.Linear(hidden, 1))
 
-        nn.init.constant_(self.head[-1].bias, math.log(initial_leave_rate / max(mean_group_size, 1.0)))
+        # Structured prior of the logits, learned: diaspora elasticity and log base rates of natives,
+        # returns and onward moves (see `roll`).
+        self.prior = nn.Parameter(torch.tensor([1.0, NATIVE_PRIOR, RETURN_PRIOR, ONWARD_PRIOR]))
+        nn.init.zeros_(self.head[-1].bias)
         # Reporting bias of each observed-flow source (log scale), learned.
         self.source_bias = nn.Parameter(torch.zeros(n_sources))
 
@@ -114,7 +126,12 @@ def roll(model: FlowNet, inputs: ModelInputs, initial_stocks: torch.Tensor | Non
             + static + model.edge(x_edge)
         )
         h = model.cell(a, h)
-        share = es.group_share(model.head(h).squeeze(-1))
+        logits = model.head(h).squeeze(-1)
+        p = model.prior
+        diaspora = STOCK_SCALE * (feedback[es.bd] - feedback[es.cell_from])  # log (1 + S_ik) − log (1 + S_ij)
+        logits = logits + torch.where(es.native.bool(), p[0] * diaspora + p[1],
+                                      torch.where(es.returning.bool(), p[2], p[3]))
+        share = es.group_share(logits)
         survive = 1.0 - inputs.death_rate[t].to(dtype)
         moved = survive[es.origin] * flat[es.cell_from] * share
         nxt = (survive.unsqueeze(0) * stocks).reshape(-1)

@@ -28,7 +28,6 @@ class TrainConfig:
     weight_source_bias: float = 1.0
     band: float = 0.01
     yeo_johnson_lambda: float = 0.5
-    initial_leave_rate: float = 0.01
     log_every: int = 10
 
     def loss_weights(self) -> LossWeights:
@@ -39,15 +38,12 @@ class TrainConfig:
         return hashlib.sha256(json.dumps(asdict(self), sort_keys=True).encode()).hexdigest()[:12]
 
 
-def new_model(inputs: ModelInputs, n_sources: int, hidden: int, initial_leave_rate: float = 0.01) -> FlowNet:
-    es = EdgeStructure(inputs.edges, inputs.n_countries)
+def new_model(inputs: ModelInputs, n_sources: int, hidden: int) -> FlowNet:
     return FlowNet(
         n_country_features=inputs.country_features.shape[-1],
         n_dyad_features=inputs.dyad_features.shape[-1],
         hidden=hidden,
         n_sources=n_sources,
-        mean_group_size=es.birth.numel() / max(es.n_groups, 1),
-        initial_leave_rate=initial_leave_rate,
     )
 
 
@@ -82,7 +78,7 @@ def fit(inputs: ModelInputs, train: Targets, config: TrainConfig, seed: int,
     torch.manual_seed(seed)
     np.random.seed(seed)
     inputs = inputs.to(torch.float32)
-    model = new_model(inputs, len(train.sources), config.hidden, config.initial_leave_rate)
+    model = new_model(inputs, len(train.sources), config.hidden)
     es = EdgeStructure(inputs.edges, inputs.n_countries)
     scales = Scales.of(train, config.yeo_johnson_lambda)
     weights = config.loss_weights()
