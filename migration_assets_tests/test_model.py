@@ -187,3 +187,25 @@ def test_panel_frames_are_consistent(tiny):
     start = frames["initial_stocks"].groupby("residence")["stock"].sum()
     pd.testing.assert_series_equal(start.sort_index(), pop.sort_index(), check_names=False)
     assert inputs.initial_stocks.sum().item() == pytest.approx(pop.sum(), rel=1e-6)
+
+
+def test_untrained_network_follows_the_migration_rate_prior(tiny):
+    """With a silent head, natives move towards destinations in proportion to their diaspora and
+    foreign-born return at the prior's base rate: the network starts from a plausible scale."""
+    _, inputs, targets = tiny
+    model = new_model(inputs, len(targets.sources), hidden=8).double()
+    with torch.no_grad():
+        model.head[-1].weight.zero_()
+    x = inputs.to(torch.float64)
+    with torch.no_grad():
+        flows, _ = roll(model, x)
+    e, s0 = x.edges, x.initial_stocks
+    alpha, beta_native, beta_return, _ = model.prior.tolist()
+    i = int(e[0][0])
+    natives = (e[0] == i) & (e[1] == i)
+    weights = ((1 + s0[i, e[2][natives]]) / (1 + s0[i, i])) ** alpha * np.exp(beta_native)
+    expected = (1 - x.death_rate[0, i]) * s0[i, i] * weights / (1 + weights.sum())
+    np.testing.assert_allclose(flows[0][natives].numpy(), expected.numpy(), rtol=1e-9)
+    returning = (e[0] != e[1]) & (e[0] == e[2])
+    rate = flows[0][returning] / ((1 - x.death_rate[0, e[1][returning]]) * s0[e[0][returning], e[1][returning]])
+    assert rate.max() < np.exp(beta_return) * 1.0001  # at most the base return rate of the group
