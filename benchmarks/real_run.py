@@ -41,7 +41,11 @@ def main() -> None:
     parser.add_argument("--foreign-destinations", type=int, default=5)
     parser.add_argument("--min-stock", type=float, default=100.0)
     parser.add_argument("--keep", help="folder for the run (default: a new scratch folder)")
+    parser.add_argument("--report", help="only print the report of the finished run in this folder")
     args = parser.parse_args()
+    if args.report:
+        report(Path(args.report), {}, [], None)
+        return
 
     folder = Path(args.keep or tempfile.mkdtemp(prefix="real-run-")).resolve()
     folder.mkdir(parents=True, exist_ok=True)
@@ -85,8 +89,10 @@ def main() -> None:
         warnings += [f"{e.asset_key.to_user_string()}:{e.check_name}" for e in result.get_asset_check_evaluations()
                      if not e.passed]
         stages["ensemble estimates and invariant checks"] = time.perf_counter() - t
-    total = time.perf_counter() - start
+    report(folder, stages, warnings, time.perf_counter() - start)
 
+
+def report(folder: Path, stages: dict[str, float], warnings: list[str], total: float | None) -> None:
     with duckdb.connect(str(folder / "warehouse.duckdb"), read_only=True) as con:
         def one(sql: str):
             return con.execute(sql).fetchall()[0][0]
@@ -100,10 +106,15 @@ def main() -> None:
               f"({one('select count(distinct origin || destination) from panel.flow_targets'):,} corridors)")
         for stage, seconds in stages.items():
             print(f"  {stage:45s} {seconds / 60:6.1f} min")
-        print(f"  {'total':45s} {total / 60:6.1f} min; peak memory (largest process) {peak_mib():,.0f} MiB")
-        print("\nchecks that did not pass:" if warnings else "\nevery check passed")
-        for w in warnings:
-            print(f"  - {w}")
+        if total is not None:
+            print(f"  {'total':45s} {total / 60:6.1f} min; peak memory (largest process) {peak_mib():,.0f} MiB")
+            print("\nchecks that did not pass:" if warnings else "\nevery check passed")
+            for w in warnings:
+                print(f"  - {w}")
+        r, rlog, n = con.execute("""
+            select corr(e.mean, r.flow), corr(ln(1 + e.mean), ln(1 + r.flow)), count(*)
+            from estimates.flows e join reference.gaskin_abel_flows r using (year, origin, destination)""").fetchall()[0]
+        print(f"\nagreement with the paper's published flows on {n:,} shared cells: r {r:.3f}, r log1p {rlog:.3f}")
         totals = con.sql("""
             select e.year, round(sum(e.mean) / 1e6, 2) as ours_millions,
                    round((select sum(flow) from reference.gaskin_abel_flows r where r.year = e.year) / 1e6, 2)
