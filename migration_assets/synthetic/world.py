@@ -422,7 +422,6 @@ def _culture(rng: np.random.Generator, region: np.ndarray, gdp0: np.ndarray):
 
 def _union(rng: np.random.Generator, region: np.ndarray, gdp0: np.ndarray, distance: np.ndarray, config: WorldConfig):
     n = region.size
-    n_years = config.end_year - config.start_year + 1
     regions = np.unique(region)
     mean_gdp = np.array([np.log(gdp0[region == r]).mean() for r in regions])
     home = regions[np.argmax(mean_gdp)]
