@@ -87,21 +87,15 @@ class Targets:
     flow_fold: torch.Tensor
     sources: list[str]
 
-    def without_fold(self, fold: int) -> "Targets":
-        keep = self.flow_fold != fold
+    def _flows_where(self, keep: torch.Tensor) -> "Targets":
         values = {f.name: getattr(self, f.name) for f in fields(self)}
-        for name in values:
-            if name.startswith("flow_"):
-                values[name] = values[name][keep]
-        return Targets(**values)
+        return Targets(**{k: v[keep] if k.startswith("flow_") else v for k, v in values.items()})
+
+    def without_fold(self, fold: int) -> "Targets":
+        return self._flows_where(self.flow_fold != fold)
 
     def only_fold(self, fold: int) -> "Targets":
-        values = {f.name: getattr(self, f.name) for f in fields(self)}
-        keep = self.flow_fold == fold
-        for name in values:
-            if name.startswith("flow_"):
-                values[name] = values[name][keep]
-        return Targets(**values)
+        return self._flows_where(self.flow_fold == fold)
 
 
 def _index(codes: pd.Series, lookup: dict[str, int], what: str) -> torch.Tensor:

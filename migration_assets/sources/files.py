@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from scipy.io import netcdf_file
 
 from ..schemas import ContractError
 
@@ -97,3 +98,44 @@ def to_number(values: pd.Series, path: Path, column: str, first_data_line: int =
         raise file_error(path, f"column `{column}` has {int(bad.sum())} value(s) that are not numbers ({cells})",
                          "correct those cells or fetch the file again", row=first_data_line + int(positions[0]))
     return numbers.astype(float)
+
+
+def netcdf_variables(path: Path, variables: list[str], dims: tuple[str, str]) -> dict[str, np.ndarray]:
+    """Arrays (native byte order, copied) of a netCDF classic file, plus its coordinate variables
+    `dims`; the ISO3 char-array coordinate comes back as strings. Raises SourceFileError on a file
+    that is not netCDF classic, is truncated, or lacks a variable or dimension."""
+    data = read_bytes(path)
+    if not data.startswith(b"CDF"):
+        raise file_error(path, "not a netCDF classic file (it does not start with 'CDF')",
+                         "fetch the file again; netCDF-4/HDF5 files are not supported")
+    try:
+        nc = netcdf_file(io.BytesIO(data), mode="r", mmap=False)
+    except Exception as err:  # scipy raises ValueError, TypeError, IndexError... on damaged headers
+        raise file_error(path, f"cannot be read as netCDF ({type(err).__name__}: {err})",
+                         "the download was truncated or altered: fetch it again") from err
+    try:
+        missing = [v for v in [*variables, *dims] if v not in nc.variables]
+        if missing:
+            raise file_error(path, f"missing variable(s) {missing} (found {sorted(nc.variables)})",
+                             "use the publisher's file as documented in MANIFEST.md")
+        out = {}
+        for name in [*variables, *dims]:
+            var = nc.variables[name]
+            if name not in dims and tuple(var.dimensions) != dims:
+                raise file_error(path, f"variable {name!r} has dimensions {var.dimensions}, expected {dims}",
+                                 "use the publisher's file as documented in MANIFEST.md")
+            array = np.array(var.data, copy=True)
+            if array.dtype.kind == "S":
+                array = np.array([b"".join(row).decode("utf-8").strip() for row in array.reshape(len(array), -1)],
+                                 dtype=object)
+            else:
+                array = array.astype(array.dtype.newbyteorder("=")) if array.dtype.kind in "fiu" else array
+            out[name] = array
+    except SourceFileError:
+        raise
+    except Exception as err:
+        raise file_error(path, f"cannot be read as netCDF ({type(err).__name__}: {err})",
+                         "the download was truncated or altered: fetch it again") from err
+    finally:
+        nc.close()
+    return out

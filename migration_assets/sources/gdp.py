@@ -15,18 +15,16 @@ Harmonization: years 1990-2023; values as published (GDP per capita must be posi
 be negative); codes are already ISO3.
 """
 
-import io
 from pathlib import Path
 
 import great_expectations.expectations as gxe
 import numpy as np
 import pandas as pd
-from scipy.io import netcdf_file
 
 from ..countries import to_iso3
 from ..schemas import RAW
 from . import wpp
-from .files import SourceFileError, file_error, read_bytes
+from .files import file_error, netcdf_variables
 from .raw import raw_asset
 
 TABLE = RAW["gdp"]
@@ -36,47 +34,6 @@ CSV = "gdp/GDP_data.csv"
 VARIABLES = {"GDP/capita (2015 USD)": "gdp_per_capita", "GDP % annual growth": "gdp_growth"}
 
 FILES = [NETCDF]
-
-
-def netcdf_variables(path: Path, variables: list[str], dims: tuple[str, str]) -> dict[str, np.ndarray]:
-    """Arrays (native byte order, copied) of a netCDF classic file, plus its coordinate variables
-    `dims`; the ISO3 char-array coordinate comes back as strings. Raises SourceFileError on a file
-    that is not netCDF classic, is truncated, or lacks a variable or dimension."""
-    data = read_bytes(path)
-    if not data.startswith(b"CDF"):
-        raise file_error(path, "not a netCDF classic file (it does not start with 'CDF')",
-                         "fetch the file again; netCDF-4/HDF5 files are not supported")
-    try:
-        nc = netcdf_file(io.BytesIO(data), mode="r", mmap=False)
-    except Exception as err:  # scipy raises ValueError, TypeError, IndexError... on damaged headers
-        raise file_error(path, f"cannot be read as netCDF ({type(err).__name__}: {err})",
-                         "the download was truncated or altered: fetch it again") from err
-    try:
-        missing = [v for v in [*variables, *dims] if v not in nc.variables]
-        if missing:
-            raise file_error(path, f"missing variable(s) {missing} (found {sorted(nc.variables)})",
-                             "use the publisher's file as documented in MANIFEST.md")
-        out = {}
-        for name in [*variables, *dims]:
-            var = nc.variables[name]
-            if name not in dims and tuple(var.dimensions) != dims:
-                raise file_error(path, f"variable {name!r} has dimensions {var.dimensions}, expected {dims}",
-                                 "use the publisher's file as documented in MANIFEST.md")
-            array = np.array(var.data, copy=True)
-            if array.dtype.kind == "S":
-                array = np.array([b"".join(row).decode("utf-8").strip() for row in array.reshape(len(array), -1)],
-                                 dtype=object)
-            else:
-                array = array.astype(array.dtype.newbyteorder("=")) if array.dtype.kind in "fiu" else array
-            out[name] = array
-    except SourceFileError:
-        raise
-    except Exception as err:
-        raise file_error(path, f"cannot be read as netCDF ({type(err).__name__}: {err})",
-                         "the download was truncated or altered: fetch it again") from err
-    finally:
-        nc.close()
-    return out
 
 
 def read_netcdf(path: Path) -> pd.DataFrame:

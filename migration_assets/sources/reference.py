@@ -32,17 +32,15 @@ Names are mapped with `countries.to_iso3` (plus aliases.csv: "Caribbean Netherla
 
 from __future__ import annotations
 
-import io
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from scipy.io import netcdf_file
 
 from ..countries import to_iso3
 from ..schemas import REFERENCE
 from . import chord
-from .files import SourceFileError, file_error, read_bytes, read_json
+from .files import file_error, netcdf_variables, read_json
 
 GASKIN_ABEL = "reference_estimates/gaskin_abel_2026"
 GASKIN_ABEL_INDEX = f"{GASKIN_ABEL}/indexes-regions.json"
@@ -82,42 +80,12 @@ def read_gaskin_abel_flows(root: Path) -> pd.DataFrame:
     return REFERENCE["gaskin_abel_flows"].conform(pd.concat(frames, ignore_index=True))
 
 
-def _netcdf_variable(nc, name: str, path: Path, dims: tuple[str, ...]) -> np.ndarray:
-    if name not in nc.variables:
-        raise file_error(path, f"variable `{name}` not found (found {sorted(nc.variables)})",
-                         "use the publisher's net_migration.nc as documented in MANIFEST.md")
-    var = nc.variables[name]
-    if tuple(var.dimensions[:len(dims)]) != dims:
-        raise file_error(path, f"variable `{name}` has dimensions {var.dimensions}, expected {dims}",
-                         "use the publisher's net_migration.nc as documented in MANIFEST.md")
-    return np.array(var.data, copy=True)
-
-
 def read_gaskin_abel_net_migration(root: Path) -> pd.DataFrame:
     """year, country, mean, std: the paper's annual net migration with its ensemble spread."""
     path = Path(root) / GASKIN_ABEL_NET
-    data = read_bytes(path)
-    try:
-        nc = netcdf_file(io.BytesIO(data), mmap=False)
-    except (TypeError, ValueError, OSError, IndexError, EOFError) as err:
-        raise file_error(path, f"not a complete netCDF classic file ({err})",
-                         "the download was truncated: fetch it again") from err
-    try:
-        years = _netcdf_variable(nc, "Year", path, ("Year",))
-        chars = _netcdf_variable(nc, "Country ISO", path, ("Country ISO",))
-        mean = _netcdf_variable(nc, "mean", path, ("Year", "Country ISO")).astype(np.float64)
-        std = _netcdf_variable(nc, "std", path, ("Year", "Country ISO")).astype(np.float64)
-    except SourceFileError:
-        raise
-    except ValueError as err:  # data shorter than its header promises
-        raise file_error(path, f"not a complete netCDF classic file ({err})",
-                         "the download was truncated: fetch it again") from err
-    finally:
-        nc.close()
-    if chars.ndim == 2:
-        chars = np.array([b"".join(row).decode("utf-8").strip() for row in chars], dtype=object)
-    else:
-        chars = np.array([c.decode("utf-8") if isinstance(c, bytes) else str(c) for c in chars], dtype=object)
+    arrays = netcdf_variables(path, ["mean", "std"], ("Year", "Country ISO"))
+    years, chars = arrays["Year"], arrays["Country ISO"]
+    mean, std = arrays["mean"].astype(np.float64), arrays["std"].astype(np.float64)
     if mean.shape != (len(years), len(chars)) or std.shape != mean.shape:
         raise file_error(path, f"`mean`/`std` have shapes {mean.shape}/{std.shape}, expected "
                          f"{(len(years), len(chars))}", "the file is truncated or altered: fetch it again")
