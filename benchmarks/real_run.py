@@ -115,6 +115,13 @@ def report(folder: Path, stages: dict[str, float], warnings: list[str], total: f
             select corr(e.mean, r.flow), corr(ln(1 + e.mean), ln(1 + r.flow)), count(*)
             from estimates.flows e join reference.gaskin_abel_flows r using (year, origin, destination)""").fetchall()[0]
         print(f"\nagreement with the paper's published flows on {n:,} shared cells: r {r:.3f}, r log1p {rlog:.3f}")
+        largest = con.sql("""
+            select e.year, e.origin, e.destination, round(e.mean) as ours, round(e.p05) as p05, round(e.p95) as p95,
+                   r.flow as paper
+            from estimates.flows e left join reference.gaskin_abel_flows r using (year, origin, destination)
+            where e.year in (2019, 2022) order by e.mean desc limit 8""").df()
+        print("\nlargest flows of 2019 and 2022 (persons)")
+        print(largest.to_string(index=False))
         totals = con.sql("""
             select e.year, round(sum(e.mean) / 1e6, 2) as ours_millions,
                    round((select sum(flow) from reference.gaskin_abel_flows r where r.year = e.year) / 1e6, 2)
