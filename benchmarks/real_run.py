@@ -3,7 +3,8 @@
 Not part of CI. Runs in a scratch folder (its own warehouse, model store and Dagster instance)
 and prints wall time and peak memory per stage, the panel's size (countries, edges, observed
 cells), every check that failed or warned, and the global total flow per year next to the
-totals of the paper's published estimates.
+totals of the paper's published estimates. The run includes the validation assets; the
+accuracy tables themselves are printed by benchmarks/accuracy.py.
 
     python benchmarks/real_run.py [--raw-dir ../shared/data/raw] [--members 5] [--epochs 60]
         [--parallel 2] [--native-destinations 40] [--foreign-destinations 5] [--keep DIR]
@@ -84,11 +85,18 @@ def main() -> None:
                 cli.materialize_member(DEFINED, resources, instance, m, member_config)
         stages[f"{len(members)} members x {args.epochs} epochs"] = time.perf_counter() - t
         t = time.perf_counter()
+        cli.materialize_validation(DEFINED, resources, instance, cli.FLOW_VALIDATION,
+                                   {"ops": {"flow_validation": {"config": {"samples_per_member": args.samples}}}})
+        stages["held-out validation and calibration"] = time.perf_counter() - t
+        t = time.perf_counter()
         result = cli.materialize_estimates(DEFINED, resources, instance, FIRST_YEAR, LAST_YEAR,
                                            {"members": members, "samples_per_member": args.samples})
         warnings += [f"{e.asset_key.to_user_string()}:{e.check_name}" for e in result.get_asset_check_evaluations()
                      if not e.passed]
         stages["ensemble estimates and invariant checks"] = time.perf_counter() - t
+        t = time.perf_counter()
+        cli.materialize_validation(DEFINED, resources, instance, cli.ANCHOR_VALIDATION)
+        stages["comparison with the anchors"] = time.perf_counter() - t
     report(folder, stages, warnings, time.perf_counter() - start)
 
 

@@ -4,7 +4,8 @@ Runs the README's main job (`migration-run`) in a scratch folder, unless --wareh
 the warehouse of a finished run, then prints, against the truth:
 
 - held-out corridors (no observed flow in any year, so no member ever saw them): Pearson r of
-  counts and of log1p counts, median relative error, coverage of the p05-p95 interval;
+  counts and of log1p counts, median relative error, coverage of the true flows by the
+  calibrated p05-p95 interval of estimates.flows;
 - out-of-fold corridors (observed corridors, each predicted only by the member that held its fold
   out): the same correlations;
 - the naive stock-differencing baseline on the same cells;
@@ -22,14 +23,14 @@ import time
 from pathlib import Path
 
 import duckdb
-import numpy as np
 import pandas as pd
 
-from migration_assets.ensemble.assets import PANEL_INPUTS
+from migration_assets.ensemble.assets import PANEL_INPUTS, trained_members
 from migration_assets.model.tensors import build_inputs
-from migration_assets.model.train import new_model, simulate
 from migration_assets.resources import ModelStore
 from migration_assets.synthetic.scoring import heldout_corridors, score, stock_differencing
+from migration_assets.validation import heldout
+from migration_assets.validation.heldout import Member
 
 
 def run_job(folder: Path, epochs: int | None) -> tuple[str, str, float, float]:
@@ -48,25 +49,15 @@ def run_job(folder: Path, epochs: int | None) -> tuple[str, str, float, float]:
 
 
 def out_of_fold(tables: dict[str, pd.DataFrame], models: str) -> pd.DataFrame:
-    """Each observed corridor predicted by the members that never saw it (central passes)."""
+    """Each observed corridor, in every year, predicted by the members that never saw it."""
     inputs = build_inputs(*(tables[f"panel.{n}"] for n in PANEL_INPUTS))
-    store = ModelStore(root=models)
+    keys = sorted(p.name for p in Path(models).iterdir() if (p / "weights.pt").exists())
+    members = [Member(key, net, record["fold"], record["seed"])
+               for key, net, record in trained_members(ModelStore(root=models), keys, inputs)]
     folds = tables["panel.flow_targets"][["origin", "destination", "fold"]].drop_duplicates()
-    codes = np.asarray(inputs.countries, dtype=object)
-    edges = inputs.edges.numpy()
-    rows = []
-    for member in sorted(p.name for p in Path(models).iterdir() if (p / "weights.pt").exists()):
-        state, record = store.load(member)
-        net = new_model(inputs, len(record["sources"]), record["train"]["hidden"])
-        net.load_state_dict(state)
-        flows, _ = simulate(net, inputs, n_samples=0, stock_noise=0.0, seed=0)
-        mine = folds[folds["fold"] == record["fold"]]
-        for t, year in enumerate(inputs.years):
-            f = pd.DataFrame({"origin": codes[edges[1]], "destination": codes[edges[2]], "mean": flows[0, t]})
-            f = f.groupby(["origin", "destination"], as_index=False)["mean"].sum().assign(year=year)
-            rows.append(f.merge(mine[["origin", "destination"]], on=["origin", "destination"]))
-    frame = pd.concat(rows, ignore_index=True)
-    return frame.groupby(["year", "origin", "destination"], as_index=False)["mean"].mean()
+    grid = folds.merge(pd.DataFrame({"year": inputs.years}), how="cross").assign(flow=0.0, source="truth")
+    cells = heldout.out_of_fold(inputs, members, grid, samples=0, stock_noise=0.0)
+    return cells.rename(columns={"predicted": "mean"})[["year", "origin", "destination", "mean"]]
 
 
 def main() -> None:

@@ -2,7 +2,9 @@
 
 1. raw sources with their quality checks, the harmonized panel, and (synthetic world) the truth;
 2. one run per ensemble member (in parallel processes when asked);
-3. the yearly estimate tables for all years in one run, with their invariant checks.
+3. held-out validation of the members and the interval calibration (validation/flow_validation);
+4. the yearly estimate tables for all years in one run, with their invariant checks;
+5. (published data) the comparison with the anchors' estimates (validation/anchor_scores).
 
 Runs are recorded in the instance under $DAGSTER_HOME (default: this project's folder, whose
 dagster.yaml keeps storage under data/dagster), so `dagster dev` shows them afterwards.
@@ -41,7 +43,7 @@ def materialize_inputs(assets, resources, instance, include_truth: bool, log: Ca
     from .definitions import RAW_CHECKS
 
     groups = ["raw", "panel"] + (["synthetic_truth"] if include_truth else ["reference"])
-    log(f"[1/3] raw sources, quality checks and panel ({', '.join(groups)})")
+    log(f"[1/5] raw sources, quality checks and panel ({', '.join(groups)})")
     selection = _selection(*groups) | dg.AssetSelection.checks(*RAW_CHECKS)
     return _check(dg.materialize(assets, selection=selection, resources=resources, instance=instance,
                                  run_config={**INFO_LOGS, **(run_config or {})}, raise_on_error=False),
@@ -64,6 +66,17 @@ def materialize_estimates(assets, resources, instance, first: int, last: int, es
         assets, selection=_selection("estimates") | dg.AssetSelection.checks(*ESTIMATE_CHECKS), resources=resources, instance=instance, run_config=run_config,
         tags={"dagster/asset_partition_range_start": str(first), "dagster/asset_partition_range_end": str(last)},
         raise_on_error=False), "estimates run")
+
+
+def materialize_validation(assets, resources, instance, keys: list[list[str]], run_config: dict | None = None):
+    """The named validation assets (flow_validation's outputs, or validation/anchor_scores)."""
+    return _check(dg.materialize(assets, selection=[dg.AssetKey(k) for k in keys], resources=resources,
+                                 instance=instance, run_config={**INFO_LOGS, **(run_config or {})},
+                                 raise_on_error=False), "validation run")
+
+
+FLOW_VALIDATION = [["validation", n] for n in ("heldout_flows", "calibration", "coverage", "flow_scores")]
+ANCHOR_VALIDATION = [["validation", "anchor_scores"]]
 
 
 def _member_in_subprocess(member: str, member_config: dict) -> str:
@@ -101,10 +114,11 @@ def main(argv: list[str] | None = None) -> None:
     start = time.perf_counter()
     with dg.DagsterInstance.get() as instance:
         edges = {"native_destinations": args.native_destinations, "foreign_destinations": args.foreign_destinations}
-        materialize_inputs(ASSETS, resources, instance, isinstance(resources["source"], SyntheticSource),
+        synthetic = isinstance(resources["source"], SyntheticSource)
+        materialize_inputs(ASSETS, resources, instance, synthetic,
                            run_config={"ops": {"panel__edges": {"config": edges}}})
         members = MEMBERS.get_partition_keys()
-        print(f"[2/3] training {len(members)} ensemble members, {args.parallel} at a time", flush=True)
+        print(f"[2/5] training {len(members)} ensemble members, {args.parallel} at a time", flush=True)
         if args.parallel > 1:
             member_config = {**member_config, "torch_threads": 1}
             with ProcessPoolExecutor(args.parallel) as pool:
@@ -113,8 +127,13 @@ def main(argv: list[str] | None = None) -> None:
         else:
             for m in members:
                 materialize_member(ASSETS, resources, instance, m, member_config)
-        print(f"[3/3] ensemble estimates {FIRST_YEAR}-{LAST_YEAR} and their invariant checks", flush=True)
+        print("[3/5] held-out validation and interval calibration", flush=True)
+        materialize_validation(ASSETS, resources, instance, FLOW_VALIDATION)
+        print(f"[4/5] ensemble estimates {FIRST_YEAR}-{LAST_YEAR} and their invariant checks", flush=True)
         materialize_estimates(ASSETS, resources, instance, FIRST_YEAR, LAST_YEAR)
+        if not synthetic:
+            print("[5/5] comparison with the anchors' estimates", flush=True)
+            materialize_validation(ASSETS, resources, instance, ANCHOR_VALIDATION)
     print(f"\nDone in {time.perf_counter() - start:.0f} s. Warehouse: {Path(warehouse_path()).resolve()}")
     print_example(warehouse_path())
 

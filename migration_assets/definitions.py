@@ -8,9 +8,10 @@ from .panel.assets import PANEL_ASSETS
 from .resources import default_resources
 from .sources import RAW_ASSETS, RAW_CHECKS
 from .synthetic.assets import TRUTH_ASSETS
+from .validation.assets import VALIDATION_ASSETS
 from .validation.reference import REFERENCE_ASSETS
 
-ASSETS = [*RAW_ASSETS, *PANEL_ASSETS, *MODEL_ASSETS, *TRUTH_ASSETS, *REFERENCE_ASSETS]
+ASSETS = [*RAW_ASSETS, *PANEL_ASSETS, *MODEL_ASSETS, *TRUTH_ASSETS, *REFERENCE_ASSETS, *VALIDATION_ASSETS]
 CHECKS = [*RAW_CHECKS, *ESTIMATE_CHECKS]
 DEFINED = [*ASSETS, *CHECKS]  # what `dg.materialize` needs to run any selection of the graph
 

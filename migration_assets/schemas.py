@@ -85,13 +85,15 @@ YEAR = _c("year", "INTEGER", "calendar year")
 COUNTRY = _c("country", "VARCHAR", "ISO3 code")
 
 
-def _quantiles(what: str) -> tuple[Column, ...]:
+def _quantiles(what: str, calibrated: bool = False) -> tuple[Column, ...]:
+    over = ("calibrated on held-out corridors (90 % interval with p95)" if calibrated
+            else "over members and samples")
     return (
         _c("mean", "DOUBLE", f"ensemble mean of {what}, persons"),
         _c("std", "DOUBLE", f"ensemble standard deviation of {what}, persons"),
-        _c("p05", "DOUBLE", f"5th percentile of {what} over members and samples, persons"),
-        _c("p50", "DOUBLE", f"median of {what}, persons"),
-        _c("p95", "DOUBLE", f"95th percentile of {what}, persons"),
+        _c("p05", "DOUBLE", f"5th percentile of {what}, {over}, persons"),
+        _c("p50", "DOUBLE", f"median of {what}, {over}, persons"),
+        _c("p95", "DOUBLE", f"95th percentile of {what}, {over}, persons"),
     )
 
 
@@ -305,12 +307,14 @@ ESTIMATES: dict[str, Table] = {
     for t in [
         Table(
             "flows",
-            "Estimated annual bilateral migration flows.",
+            "Estimated annual bilateral migration flows. p05/p50/p95 are calibrated predictive quantiles "
+            "(split-conformal on corridors the members never saw, validation.calibration); std is the "
+            "ensemble spread.",
             (
                 _c("year", "INTEGER", "calendar year of the moves"),
                 _c("origin", "VARCHAR", "ISO3 country of residence on 1 January"),
                 _c("destination", "VARCHAR", "ISO3 country of residence after the move"),
-                *_quantiles("people who moved from origin to destination during the year"),
+                *_quantiles("people who moved from origin to destination during the year", calibrated=True),
             ),
             ("year", "origin", "destination"),
         ),
@@ -347,5 +351,76 @@ ESTIMATES: dict[str, Table] = {
             ),
             ("year", "country"),
         ),
+    ]
+}
+
+_LEVELS = ("p05", "p25", "p50", "p75", "p95")
+_SCORE_COLUMNS = (
+    _c("comparison", "VARCHAR", "what is compared: annual_heldout_flows, five_year_flows, net_migration_wpp, "
+                                "net_migration_national, five_year_net_migration_wpp or stock_change"),
+    _c("method", "VARCHAR", "the estimate scored: ours_heldout (members that never saw the corridor), "
+                            "ours_ensemble (all members), gaskin_abel, or an Abel & Cohen method"),
+    _c("stratum_kind", "VARCHAR", "pooled, fold, source, origin_region or period"),
+    _c("stratum", "VARCHAR", "the stratum's value ('all' when pooled)"),
+    _c("metric", "VARCHAR", "pearson, pearson_log1p, pearson_proportion, pearson_rate, spearman or "
+                            "median_relative_error (validation/metrics.py)"),
+    _c("value", "DOUBLE", "the metric's value (correlations in [-1, 1]; relative error as a fraction)"),
+    _c("cells", "INTEGER", "number of compared cells"),
+)
+
+VALIDATION: dict[str, Table] = {
+    t.name: t
+    for t in [
+        Table(
+            "heldout_flows",
+            "Every observed flow cell with the estimate of the members that never saw its corridor "
+            "(five-fold cross-validation over corridors).",
+            (
+                _c("year", "INTEGER", "calendar year of the moves"),
+                _c("origin", "VARCHAR", "ISO3 country of residence on 1 January"),
+                _c("destination", "VARCHAR", "ISO3 country of residence after the move"),
+                _c("source", "VARCHAR", "reporting system of the observed flow"),
+                _c("fold", "INTEGER", "the corridor's cross-validation fold"),
+                _c("reported", "DOUBLE", "observed flow, persons"),
+                _c("predicted", "DOUBLE", "mean of the central passes of the members holding this fold out, persons"),
+                *(_c(q, "DOUBLE", f"{q[1:]}th percentile over those members' passes (ensemble spread), persons")
+                  for q in _LEVELS),
+                *(_c(f"calibrated_{q}", "DOUBLE", f"calibrated {q[1:]}th percentile, calibrated on the other folds "
+                                                  "only, persons") for q in _LEVELS),
+            ),
+            ("year", "origin", "destination", "source"),
+        ),
+        Table(
+            "calibration",
+            "Split-conformal calibration of flow intervals: quantiles of out-of-fold log residuals "
+            "log1p(reported) - log1p(predicted) per bin of predicted size (validation/calibration.py).",
+            (
+                _c("bin", "INTEGER", "bin index, by predicted size"),
+                _c("predicted_from", "DOUBLE", "the bin holds predictions above this, persons"),
+                _c("predicted_to", "DOUBLE", "up to and including this, persons (inf for the last)"),
+                *(_c(f"residual_{q}", "DOUBLE", f"{q[1:]}th percentile of the log residuals (finite-sample "
+                                                "corrected), log persons") for q in _LEVELS),
+                _c("cells", "INTEGER", "held-out cells in the bin"),
+            ),
+            ("bin",),
+        ),
+        Table(
+            "coverage",
+            "Share of held-out reported flows inside the estimated intervals, before and after calibration.",
+            (
+                _c("stage", "VARCHAR", "ensemble_spread (raw member passes) or calibrated (cross-conformal)"),
+                _c("interval", "VARCHAR", "p05-p95 (nominal 90 %) or p25-p75 (nominal 50 %)"),
+                _c("nominal", "DOUBLE", "the share the interval should cover"),
+                _c("stratum_kind", "VARCHAR", "pooled, fold or source"),
+                _c("stratum", "VARCHAR", "the stratum's value ('all' when pooled)"),
+                _c("coverage", "DOUBLE", "share of reported values inside the interval"),
+                _c("cells", "INTEGER", "number of held-out cells"),
+            ),
+            ("stage", "interval", "stratum_kind", "stratum"),
+        ),
+        Table("flow_scores", "Accuracy of the held-out flow estimates against the observed flows.",
+              _SCORE_COLUMNS, ("comparison", "method", "stratum_kind", "stratum", "metric")),
+        Table("anchor_scores", "Ours against the anchors (Gaskin & Abel, Abel & Cohen) on the same cells.",
+              _SCORE_COLUMNS, ("comparison", "method", "stratum_kind", "stratum", "metric")),
     ]
 }

@@ -58,10 +58,12 @@ def run(tmp_path_factory):
         inputs = cli.materialize_inputs(DEFINED, resources, instance, include_truth=True, log=lambda *_: None)
         members = [cli.materialize_member(DEFINED, resources, instance, m, {"epochs": 15, "hidden": 8})
                    for m in MEMBERS]
+        validation = cli.materialize_validation(DEFINED, resources, instance, cli.FLOW_VALIDATION, {
+            "ops": {"flow_validation": {"config": {"samples_per_member": 2, "min_cells_per_bin": 5, "min_cells_per_stratum": 5}}}})
         estimates = cli.materialize_estimates(DEFINED, resources, instance, YEARS[0], YEARS[-1],
                                               {"samples_per_member": 3})
         yield SimpleNamespace(db=db, resources=resources, instance=instance, inputs=inputs, members=members,
-                              estimates=estimates, models=tmp / "models")
+                              validation=validation, estimates=estimates, models=tmp / "models")
 
 
 def test_estimate_tables_have_the_documented_schema(run):
@@ -99,6 +101,39 @@ def test_every_check_ran_and_passed(run):
     assert all(e.passed for e in invariants.values())
     closes = invariants["recurrence_closes"].metadata
     assert closes["cells_checked"].value > 0 and closes["worst_relative_residual"].value < 1e-6
+
+
+def test_validation_scores_each_cell_with_the_members_that_never_saw_it(run):
+    t = _tables(run.db)
+    held, targets = t["validation.heldout_flows"], t["panel.flow_targets"]
+    # members m00 and m01 hold out folds 0 and 1: exactly those cells are scored, all of them
+    expected = targets[targets["fold"].isin([0, 1])]
+    assert len(held) == len(expected) > 0 and set(held["fold"]) == {0, 1}
+    key = ["year", "origin", "destination", "source"]
+    merged = held.merge(expected, on=key)
+    np.testing.assert_allclose(merged["reported"], merged["flow"])
+    assert (held["p05"] <= held["p95"] + 1e-9).all() and (held["predicted"] >= 0).all()
+    calibration = t["validation.calibration"]
+    assert len(calibration) >= 1 and calibration["cells"].sum() == len(held)
+    assert (calibration["residual_p05"] <= calibration["residual_p95"]).all()
+    coverage = t["validation.coverage"].set_index(["stage", "interval", "stratum_kind", "stratum"])
+    assert coverage.loc[("calibrated", "p05-p95", "pooled", "all"), "cells"] > 0
+    scores = t["validation.flow_scores"]
+    pooled = scores[(scores["stratum_kind"] == "pooled") & (scores["metric"] == "pearson_log1p")]
+    assert len(pooled) == 1 and -1 <= pooled["value"].iloc[0] <= 1
+
+
+def test_flow_intervals_are_the_calibration_applied_to_the_mean(run):
+    from migration_assets.validation.calibration import Calibration
+
+    t = _tables(run.db)
+    flows = t["estimates.flows"]
+    expected = Calibration.from_frame(t["validation.calibration"]).apply(flows["mean"].to_numpy())
+    for q in ("p05", "p50", "p95"):
+        np.testing.assert_allclose(flows[q], expected[q], rtol=1e-9, atol=1e-9)
+    meta = run.estimates.get_asset_materialization_events()
+    flows_meta = next(e for e in meta if e.asset_key == dg.AssetKey(["estimates", "flows"])).materialization.metadata
+    assert flows_meta["calibrated_quantiles"].value is True
 
 
 def test_members_record_config_seed_and_fold(run):

@@ -12,6 +12,7 @@ import pandas as pd
 import torch
 
 from ..model.ensemble import Ensemble, MemberPasses
+from ..validation.calibration import Calibration
 from ..model.tensors import build_inputs, build_targets
 from ..model.train import TrainConfig, evaluate, fit, new_model, simulate
 from ..partitions import MEMBERS, YEAR_EXPR, YEARS, member_index
@@ -95,6 +96,24 @@ def member(context: dg.AssetExecutionContext, config: MemberConfig, model_store:
     })
 
 
+def trained_members(model_store: ModelStore, keys: list[str], inputs) -> list[tuple[str, torch.nn.Module, dict]]:
+    """Load the named members (key, network, training record); fail if one was trained on another panel."""
+    out = []
+    for key in keys:
+        state, record = model_store.load(key)
+        if record["countries"] != inputs.countries or record["edges"] != inputs.n_edges:
+            raise dg.Failure(f"member {key} was trained on another panel (countries or edges differ); "
+                             "re-materialize models/member for all partitions")
+        net = new_model(inputs, len(record["sources"]), record["train"]["hidden"])
+        net.load_state_dict(state)
+        out.append((key, net, record))
+    return out
+
+
+def materialized_members(context) -> list[str]:
+    return sorted(context.instance.get_materialized_partitions(dg.AssetKey(["models", "member"])))
+
+
 class EstimateConfig(dg.Config):
     members: list[str] = []  # member partitions to pool; empty = every member materialized so far
     samples_per_member: int = 8  # perturbed passes per member, besides its central pass
@@ -106,7 +125,7 @@ class EstimateConfig(dg.Config):
     group_name="estimates",
     outs={name: table_out("estimates", table, MODEL_CODE_VERSION, {"partition_expr": YEAR_EXPR})
           for name, table in ESTIMATES.items()},
-    ins=_ins(PANEL_INPUTS),
+    ins={**_ins(PANEL_INPUTS), "calibration": dg.AssetIn(key=dg.AssetKey(["validation", "calibration"]))},
     deps=[dg.AssetDep(dg.AssetKey(["models", "member"]), partition_mapping=dg.AllPartitionMapping())],
     partitions_def=YEARS,
     backfill_policy=dg.BackfillPolicy.single_run(),
@@ -114,25 +133,24 @@ class EstimateConfig(dg.Config):
 )
 def ensemble_estimates(context: dg.AssetExecutionContext, config: EstimateConfig, model_store: ModelStore,
                        countries: pd.DataFrame, country_year: pd.DataFrame, dyads: pd.DataFrame,
-                       refugees: pd.DataFrame, initial_stocks: pd.DataFrame, edges: pd.DataFrame):
-    """Roll every member forward and summarise the pooled passes for the requested years."""
+                       refugees: pd.DataFrame, initial_stocks: pd.DataFrame, edges: pd.DataFrame,
+                       calibration: pd.DataFrame):
+    """Roll every member forward and summarise the pooled passes for the requested years.
+
+    The p05/p50/p95 of estimates.flows are the calibrated quantiles of validation/calibration
+    (split-conformal on held-out corridors) when it holds a calibration; the other tables keep
+    the quantiles of the pooled passes."""
     inputs = build_inputs(countries, country_year, dyads, refugees, initial_stocks, edges)
     years = [int(k) for k in context.partition_keys]
     outside = sorted(set(years) - set(inputs.years))
     if outside:
         raise dg.Failure(f"years {outside} are outside the panel ({inputs.years[0]}-{inputs.years[-1]}); "
                          "materialize only years the raw sources cover")
-    used = config.members or sorted(context.instance.get_materialized_partitions(dg.AssetKey(["models", "member"])))
+    used = config.members or materialized_members(context)
     if not used:
         raise dg.Failure("no trained members: materialize models/member for at least one partition first")
     passes = []
-    for key in used:
-        state, record = model_store.load(key)
-        if record["countries"] != inputs.countries or record["edges"] != inputs.n_edges:
-            raise dg.Failure(f"member {key} was trained on another panel (countries or edges differ); "
-                             "re-materialize models/member for all partitions")
-        net = new_model(inputs, len(record["sources"]), record["train"]["hidden"])
-        net.load_state_dict(state)
+    for key, net, record in trained_members(model_store, used, inputs):
         flows, stocks = simulate(net, inputs, config.samples_per_member, config.initial_stock_noise,
                                  seed=10_000 + record["seed"])
         passes.append(MemberPasses(flows=flows, stocks=stocks))
@@ -143,11 +161,16 @@ def ensemble_estimates(context: dg.AssetExecutionContext, config: EstimateConfig
         "stocks": pd.concat([ens.stocks_on(y) for y in years], ignore_index=True),
         "net_migration": pd.concat([ens.net_migration(y) for y in years], ignore_index=True),
     }
+    calibrated = not calibration.empty
+    if calibrated:
+        quantiles = Calibration.from_frame(calibration).apply(tables["flows"]["mean"].to_numpy())
+        tables["flows"] = tables["flows"].assign(**{q: quantiles[q] for q in ("p05", "p50", "p95")})
     totals = tables["flows"].groupby("year")["mean"].sum()
     for name, frame in tables.items():
         yield dg.Output(frame, output_name=name, metadata={
             "members": dg.MetadataValue.json(used), "passes_per_member": 1 + config.samples_per_member,
             "years": f"{years[0]}-{years[-1]}",
+            "calibrated_quantiles": calibrated and name == "flows",
             **({"global_flow_per_year": dg.MetadataValue.json({int(k): round(float(v)) for k, v in totals.items()})}
                if name == "flows" else {}),
         })

@@ -1,0 +1,74 @@
+"""Accuracy on the real data: ours against the anchors on the same cells, and interval coverage.
+
+Prints the tables of the validation assets (validation.anchor_scores, validation.coverage) of a
+finished real run (benchmarks/real_run.py --keep DIR), or does such a run first:
+
+    python benchmarks/accuracy.py --run DIR
+    python benchmarks/accuracy.py [real_run.py options, e.g. --members 10 --epochs 100]
+
+- annual held-out flows: every observed flow cell (OECD B11 inflows, Eurostat immigration by
+  previous residence) predicted by the members that never saw its corridor (ours_heldout),
+  by the whole ensemble (ours_ensemble: most members saw the cell) and by the paper's
+  published flows (gaskin_abel), pooled, by source and by fold;
+- five-year flows: sums over 1990-95 ... 2015-20 of the cells reported in all five years,
+  beside Abel & Cohen's six methods;
+- net migration against WPP 2024 and the national statistics, and five-year net migration
+  against WPP beside the net migration implied by Abel & Cohen;
+- stock changes between UN stock points;
+- coverage of the held-out reported flows by the 90 % and 50 % intervals, before and after
+  calibration.
+"""
+
+import argparse
+import sys
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+PROJECT = Path(__file__).resolve().parents[1]
+
+
+def show(title: str, frame: pd.DataFrame) -> None:
+    print(f"\n{title}")
+    print(frame.to_string(float_format=lambda v: f"{v:.3f}") if len(frame) else "(no cells)")
+
+
+def print_report(folder: Path) -> None:
+    from migration_assets.validation import report
+
+    with duckdb.connect(str(folder / "warehouse.duckdb"), read_only=True) as con:
+        scores = con.sql("select * from validation.anchor_scores").df()
+        coverage = con.sql("select * from validation.coverage").df()
+        members = con.sql("select count(distinct fold) as folds, count(*) as cells from validation.heldout_flows").df()
+    print(f"\nAccuracy of the run in {folder}: {members['cells'][0]:,} held-out cells in {members['folds'][0]} folds")
+    for comparison in ["annual_heldout_flows", "five_year_flows", "net_migration_wpp", "net_migration_national",
+                       "five_year_net_migration_wpp", "stock_change"]:
+        show(f"{comparison} (pooled)", report.table(scores, comparison))
+    show("annual_heldout_flows by source", report.table(scores, "annual_heldout_flows", "source"))
+    show("annual_heldout_flows by fold", report.table(scores, "annual_heldout_flows", "fold"))
+    show("five_year_flows by source", report.table(scores, "five_year_flows", "source"))
+    cover = coverage[coverage["stratum_kind"].isin(["pooled", "source"])]
+    show("coverage of held-out reported flows", cover.pivot_table(
+        index=["stratum_kind", "stratum", "interval", "nominal"], columns="stage", values="coverage"))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--run", help="folder of a finished benchmarks/real_run.py run")
+    args, rest = parser.parse_known_args()
+    folder = Path(args.run) if args.run else None
+    if folder is None:
+        import tempfile
+
+        import real_run
+
+        folder = Path(tempfile.mkdtemp(prefix="accuracy-"))
+        sys.argv = [sys.argv[0], *rest, "--keep", str(folder)]
+        real_run.main()
+    print_report(folder.resolve())
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,126 @@
+"""Cells on which ours and the anchors' estimates are compared (pure pandas, no Dagster).
+
+Each function returns one frame per comparison: a `reported` column, one column per method
+(persons) and the columns the metrics and strata need. Missing estimates count as 0: the
+anchors publish only non-zero flows, and a corridor we have no edge for is a flow of 0.
+
+Definitions that differ between the sources, and how they are bridged:
+- Abel & Cohen's periods run from 1 July to 1 July; ours and the reported flows are summed over
+  the five calendar years starting in the period's first year (half a year off);
+- Abel & Cohen count migrant transitions (where people lived five years apart), so their level
+  is below a sum of annual moves: compare correlations, not levels;
+- WPP 2024 net migration is the residual of the published demography:
+  population(t+1) − population(t) − births(t) + deaths(t), on 1-January populations.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+FLOW_KEY = ["year", "origin", "destination"]
+PERIODS = [(start, start + 5) for start in range(1990, 2020, 5)]
+AC_METHODS = ["sd_drop_neg", "sd_rev_neg", "mig_rate", "da_min_open", "da_min_closed", "da_pb_closed"]
+
+
+def _estimate(frame: pd.DataFrame, key: list[str], value: str, name: str) -> pd.DataFrame:
+    return frame[key + [value]].rename(columns={value: name})
+
+
+def annual_flows(heldout: pd.DataFrame, ensemble_flows: pd.DataFrame, paper_flows: pd.DataFrame,
+                 population: pd.DataFrame, regions: pd.DataFrame) -> pd.DataFrame:
+    """Held-out observed cells with ours (held-out members and all members) and the paper's flows.
+
+    heldout: validation.heldout_flows; ensemble_flows: estimates.flows; paper_flows:
+    reference.gaskin_abel_flows; population: year, country, population; regions: country, region.
+    """
+    cells = heldout[FLOW_KEY + ["source", "fold", "reported", "predicted"]].rename(columns={"predicted": "ours_heldout"})
+    cells = cells.merge(_estimate(ensemble_flows, FLOW_KEY, "mean", "ours_ensemble"), on=FLOW_KEY, how="left")
+    cells = cells.merge(_estimate(paper_flows, FLOW_KEY, "flow", "gaskin_abel"), on=FLOW_KEY, how="left")
+    cells = cells.fillna({"ours_ensemble": 0.0, "gaskin_abel": 0.0})
+    return with_origin(cells, "year", population, regions)
+
+
+def with_origin(cells: pd.DataFrame, year: str, population: pd.DataFrame, regions: pd.DataFrame) -> pd.DataFrame:
+    pop = population.rename(columns={"year": year, "country": "origin", "population": "origin_population"})
+    cells = cells.merge(pop[[year, "origin", "origin_population"]], on=[year, "origin"], how="left")
+    reg = regions.rename(columns={"country": "origin", "region": "origin_region"})
+    return cells.merge(reg, on="origin", how="left").fillna({"origin_region": "unknown"})
+
+
+def _period_of(year: pd.Series) -> pd.Series:
+    start = pd.Series(pd.NA, index=year.index, dtype="Int64")
+    for first, end in PERIODS:
+        start[(year >= first) & (year < end)] = first
+    return start
+
+
+def five_year_flows(annual: pd.DataFrame, abel_cohen: pd.DataFrame, population: pd.DataFrame,
+                    regions: pd.DataFrame) -> pd.DataFrame:
+    """Five-year sums of the held-out cells, kept only where the source reported all five years,
+    beside each Abel & Cohen method's flow for the period (method.md §7.3)."""
+    a = annual.assign(period=_period_of(annual["year"])).dropna(subset=["period"])
+    key = ["source", "period", "origin", "destination"]
+    sums = a.groupby(key, as_index=False).agg(years=("year", "nunique"), reported=("reported", "sum"),
+                                              ours_heldout=("ours_heldout", "sum"), gaskin_abel=("gaskin_abel", "sum"))
+    sums = sums[sums["years"] == 5].drop(columns="years")
+    ac = abel_cohen.pivot_table(index=["period_start", "origin", "destination"], columns="method", values="flow",
+                                aggfunc="sum").reset_index().rename(columns={"period_start": "period"})
+    sums = sums.merge(ac, on=["period", "origin", "destination"], how="left")
+    for method in AC_METHODS:
+        sums[method] = sums[method].fillna(0.0) if method in sums else 0.0
+    sums["period"] = sums["period"].astype(int)
+    out = with_origin(sums, "period", population, regions)
+    out["period"] = out["period"].map(lambda p: f"{p}-{p + 5}")
+    return out
+
+
+def wpp_net_migration(demography: pd.DataFrame) -> pd.DataFrame:
+    """WPP net migration as the residual of its demography (persons per calendar year)."""
+    d = demography.sort_values(["country", "year"])
+    following = d.groupby("country")["population"].shift(-1)
+    net = following - d["population"] - d["births"] + d["deaths"]
+    return pd.DataFrame({"year": d["year"], "country": d["country"], "net_migration": net}).dropna()
+
+
+def net_migration(reported: pd.DataFrame, ours: pd.DataFrame, paper: pd.DataFrame) -> pd.DataFrame:
+    """Annual net migration cells: reported (year, country, net_migration) beside ours and the paper's."""
+    key = ["year", "country"]
+    cells = reported[key + ["net_migration"]].rename(columns={"net_migration": "reported"})
+    cells = cells.merge(_estimate(ours, key, "mean", "ours_ensemble"), on=key, how="inner")
+    return cells.merge(_estimate(paper, key, "mean", "gaskin_abel"), on=key, how="left").fillna({"gaskin_abel": 0.0})
+
+
+def five_year_net_migration(annual: pd.DataFrame, abel_cohen: pd.DataFrame) -> pd.DataFrame:
+    """Five-year sums of `net_migration(...)` cells beside the net migration implied by each Abel &
+    Cohen method (inflows minus outflows of the period)."""
+    a = annual.assign(period=_period_of(annual["year"])).dropna(subset=["period"])
+    sums = a.groupby(["period", "country"], as_index=False).agg(
+        years=("year", "nunique"), reported=("reported", "sum"), ours_ensemble=("ours_ensemble", "sum"),
+        gaskin_abel=("gaskin_abel", "sum"))
+    sums = sums[sums["years"] == 5].drop(columns="years")
+    inflow = abel_cohen.groupby(["period_start", "method", "destination"])["flow"].sum()
+    outflow = abel_cohen.groupby(["period_start", "method", "origin"])["flow"].sum()
+    inflow.index.names = outflow.index.names = ["period", "method", "country"]
+    implied = inflow.sub(outflow, fill_value=0.0).unstack("method").reset_index()
+    sums = sums.merge(implied, on=["period", "country"], how="left")
+    for method in AC_METHODS:
+        sums[method] = sums[method].fillna(0.0) if method in sums else 0.0
+    sums["period"] = sums["period"].astype(int).map(lambda p: f"{p}-{p + 5}")
+    return sums
+
+
+def stock_changes(stock_targets: pd.DataFrame, ours_stocks: pd.DataFrame) -> pd.DataFrame:
+    """Changes of foreign-born stocks between UN stock points (harmonized to 1 January), beside
+    ours; cells that are zero at both points are left out."""
+    key = ["birth", "residence"]
+    s = ours_stocks[["year"] + key + ["mean"]]
+    cells = stock_targets.rename(columns={"stock_change": "reported"})
+    start = s.rename(columns={"year": "year_start", "mean": "ours_start"})
+    end = s.rename(columns={"year": "year_end", "mean": "ours_end"})
+    years = set(s["year"])
+    cells = cells[cells["year_start"].isin(years) & cells["year_end"].isin(years)]
+    cells = cells.merge(start, on=["year_start"] + key, how="left").merge(end, on=["year_end"] + key, how="left")
+    cells = cells.fillna({"ours_start": 0.0, "ours_end": 0.0})
+    cells["ours_ensemble"] = cells["ours_end"] - cells["ours_start"]
+    keep = (cells["reported"] != 0) | (cells["ours_start"] != 0) | (cells["ours_end"] != 0)
+    return cells[keep].assign(period=lambda f: f["year_start"].astype(str) + "-" + f["year_end"].astype(str))

@@ -1,0 +1,204 @@
+"""Validation assets: held-out accuracy, calibrated intervals, and the comparison with the anchors.
+
+- `flow_validation` (every world): each observed flow cell predicted by the members that never
+  saw its corridor (five-fold cross-validation over corridors); the split-conformal calibration
+  that `ensemble_estimates` applies to the flow intervals; coverage before and after; scores.
+- `anchor_validation` (published data only): ours against Gaskin & Abel's published annual flows
+  and net migration and Abel & Cohen's six five-year methods on the same cells, plus net
+  migration against WPP 2024 and national statistics and stock changes against UN DESA.
+"""
+
+
+from pathlib import Path
+
+import dagster as dg
+import numpy as np
+import pandas as pd
+
+from .. import countries as country_list
+from ..ensemble.assets import MODEL_CODE_VERSION, PANEL_INPUTS, materialized_members, trained_members
+from ..model.tensors import build_inputs
+from ..resources import MigrationSource, ModelStore
+from ..schemas import VALIDATION
+from ..sources.net_migration import national_net_migration
+from ..sources.published import PublishedSource
+from ..sources.raw import table_out
+from . import anchors, calibration, metrics, report
+from .heldout import Member, out_of_fold
+
+VALIDATION_CODE_VERSION = f"{MODEL_CODE_VERSION}-validation-1"
+INTERVALS = {"p05-p95": ("p05", "p95", 0.90), "p25-p75": ("p25", "p75", 0.50)}
+
+
+def _panel(*names: str) -> dict[str, dg.AssetIn]:
+    return {n: dg.AssetIn(key=dg.AssetKey(["panel", n])) for n in names}
+
+
+def _out(name: str) -> dg.AssetOut:
+    return table_out("validation", VALIDATION[name], VALIDATION_CODE_VERSION)
+
+
+def origin_context(country_year: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(year, country, population) and (country, region) for stratifying by origin."""
+    regions = country_list.canonical()[["iso3", "region"]].rename(columns={"iso3": "country"})
+    return country_year[["year", "country", "population"]], regions
+
+
+def coverage_table(cells: pd.DataFrame) -> pd.DataFrame:
+    rows = []
+    for stage, prefix in [("ensemble_spread", ""), ("calibrated", "calibrated_")]:
+        for interval, (lo, hi, nominal) in INTERVALS.items():
+            for kind, column in [("pooled", None), ("fold", "fold"), ("source", "source")]:
+                parts = [("all", cells)] if column is None else [(str(k), g) for k, g in cells.groupby(column)]
+                for label, part in parts:
+                    part = part.dropna(subset=[prefix + lo, prefix + hi])
+                    rows.append({"stage": stage, "interval": interval, "nominal": nominal, "stratum_kind": kind,
+                                 "stratum": label, "cells": len(part),
+                                 "coverage": metrics.coverage(part["reported"].to_numpy(),
+                                                              part[prefix + lo].to_numpy(),
+                                                              part[prefix + hi].to_numpy())})
+    return VALIDATION["coverage"].conform(pd.DataFrame(rows))
+
+
+class ValidationConfig(dg.Config):
+    samples_per_member: int = 4  # perturbed passes per member, besides its central pass
+    initial_stock_noise: float = 0.10  # as EstimateConfig
+    calibration_bins: int = 5  # bins of predicted size for the conformal quantiles
+    min_cells_per_bin: int = 200
+    min_cells_per_stratum: int = 20  # smaller strata get no scores
+
+
+@dg.multi_asset(
+    name="flow_validation",
+    group_name="validation",
+    outs={name: _out(name) for name in ["heldout_flows", "calibration", "coverage", "flow_scores"]},
+    ins={**_panel(*PANEL_INPUTS), **_panel("flow_targets")},
+    deps=[dg.AssetDep(dg.AssetKey(["models", "member"]), partition_mapping=dg.AllPartitionMapping())],
+    pool="duckdb",
+)
+def flow_validation(context: dg.AssetExecutionContext, config: ValidationConfig, model_store: ModelStore,
+                    countries: pd.DataFrame, country_year: pd.DataFrame, dyads: pd.DataFrame,
+                    refugees: pd.DataFrame, initial_stocks: pd.DataFrame, edges: pd.DataFrame,
+                    flow_targets: pd.DataFrame):
+    """Held-out accuracy of the members on the observed flows, and the interval calibration."""
+    inputs = build_inputs(countries, country_year, dyads, refugees, initial_stocks, edges)
+    used = materialized_members(context)
+    if not used:
+        raise dg.Failure("no trained members: materialize models/member for at least one partition first")
+    members = [Member(key, net, record["fold"], record["seed"])
+               for key, net, record in trained_members(model_store, used, inputs)]
+    cells = out_of_fold(inputs, members, flow_targets, config.samples_per_member, config.initial_stock_noise)
+    cells = calibration.cross_calibrated(cells, config.calibration_bins, config.min_cells_per_bin)
+    fitted = calibration.fit(cells["predicted"].to_numpy(), cells["reported"].to_numpy(),
+                             config.calibration_bins, config.min_cells_per_bin)
+    calibration_frame = VALIDATION["calibration"].conform(
+        fitted.frame() if fitted is not None else pd.DataFrame(columns=VALIDATION["calibration"].column_names))
+    coverage = coverage_table(cells)
+    population, regions = origin_context(country_year)
+    scored = anchors.with_origin(cells.rename(columns={"predicted": "ours_heldout"}), "year", population, regions)
+    scores = metrics.scores(scored, "annual_heldout_flows", "reported", ["ours_heldout"],
+                            {"pooled": None, "fold": "fold", "source": "source", "origin_region": "origin_region"},
+                            share_of=["source", "year", "destination"], population="origin_population",
+                            min_cells=config.min_cells_per_stratum)
+    scores = VALIDATION["flow_scores"].conform(scores)
+    headline = report.table(scores, "annual_heldout_flows")
+    pooled = coverage[coverage["stratum_kind"] == "pooled"].drop(columns=["stratum_kind", "stratum"])
+    common = {"members": dg.MetadataValue.json(used), "folds_held_out": sorted({m.fold for m in members})}
+    yield dg.Output(VALIDATION["heldout_flows"].conform(cells), output_name="heldout_flows", metadata={
+        **common, "cells": len(cells),
+        "scatter": dg.MetadataValue.md(report.scatter(cells, ["predicted"], title="held-out"))
+        if len(cells) else "(no held-out cells)"})
+    yield dg.Output(calibration_frame, output_name="calibration", metadata={
+        **common, "calibrated": fitted is not None,
+        "table": dg.MetadataValue.md(report.markdown(calibration_frame))})
+    yield dg.Output(coverage, output_name="coverage", metadata={
+        **common, "pooled": dg.MetadataValue.md(report.markdown(pooled)),
+        "plot": dg.MetadataValue.md(report.coverage_bars(coverage)) if len(cells) else "(no held-out cells)"})
+    yield dg.Output(scores, output_name="flow_scores", metadata={
+        **common, "pooled": dg.MetadataValue.md(report.markdown(headline))})
+
+
+_ESTIMATES = {n: dg.AssetIn(key=dg.AssetKey(["estimates", n])) for n in ["flows", "net_migration", "stocks"]}
+_REFERENCE = {n: dg.AssetIn(key=dg.AssetKey(["reference", n]))
+              for n in ["gaskin_abel_flows", "gaskin_abel_net_migration", "abel_cohen_flows"]}
+
+
+def anchor_scores(heldout: pd.DataFrame, flows: pd.DataFrame, net: pd.DataFrame, stocks: pd.DataFrame,
+                  paper_flows: pd.DataFrame, paper_net: pd.DataFrame, abel_cohen: pd.DataFrame,
+                  demography: pd.DataFrame, national: pd.DataFrame | None, stock_targets: pd.DataFrame,
+                  country_year: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, pd.DataFrame]]:
+    """All comparisons with the anchors: (long score table, the cells of each comparison)."""
+    population, regions = origin_context(country_year)
+    ours = ["ours_heldout", "ours_ensemble", "gaskin_abel"]
+    cells = {"annual_heldout_flows": anchors.annual_flows(heldout, flows, paper_flows, population, regions)}
+    cells["five_year_flows"] = anchors.five_year_flows(cells["annual_heldout_flows"], abel_cohen, population, regions)
+    wpp = anchors.wpp_net_migration(demography)
+    cells["net_migration_wpp"] = anchors.net_migration(wpp, net, paper_net)
+    if national is not None:
+        cells["net_migration_national"] = anchors.net_migration(national, net, paper_net)
+    cells["five_year_net_migration_wpp"] = anchors.five_year_net_migration(cells["net_migration_wpp"], abel_cohen)
+    cells["stock_change"] = anchors.stock_changes(stock_targets, stocks)
+    flow_strata = {"pooled": None, "source": "source", "origin_region": "origin_region"}
+    parts = [
+        metrics.scores(cells["annual_heldout_flows"], "annual_heldout_flows", "reported", ours,
+                       {**flow_strata, "fold": "fold"}, ["source", "year", "destination"], "origin_population"),
+        metrics.scores(cells["five_year_flows"], "five_year_flows", "reported",
+                       ["ours_heldout", "gaskin_abel", *anchors.AC_METHODS], {**flow_strata, "period": "period"},
+                       ["source", "period", "destination"], "origin_population"),
+        metrics.scores(cells["stock_change"], "stock_change", "reported", ["ours_ensemble"],
+                       {"pooled": None, "period": "period"}),
+    ]
+    for name in ["net_migration_wpp", "net_migration_national"]:
+        if name in cells:
+            parts.append(metrics.scores(cells[name], name, "reported", ["ours_ensemble", "gaskin_abel"],
+                                        {"pooled": None}))
+    parts.append(metrics.scores(cells["five_year_net_migration_wpp"], "five_year_net_migration_wpp", "reported",
+                                ["ours_ensemble", "gaskin_abel", *anchors.AC_METHODS], {"pooled": None}))
+    scores = pd.concat(parts, ignore_index=True)
+    # net migration and stock changes are signed: log and relative-error metrics mean nothing there
+    signed = scores["comparison"].str.contains("net_migration|stock_change")
+    scores = scores[~signed | scores["metric"].isin(["pearson", "spearman"])]
+    return VALIDATION["anchor_scores"].conform(scores), cells
+
+
+@dg.asset(
+    key=["validation", "anchor_scores"],
+    group_name="validation",
+    ins={"heldout_flows": dg.AssetIn(key=dg.AssetKey(["validation", "heldout_flows"])), **_ESTIMATES, **_REFERENCE,
+         "demography": dg.AssetIn(key=dg.AssetKey(["raw", "demography"])),
+         **_panel("stock_targets", "country_year")},
+    kinds={"pandas", "duckdb"},
+    code_version=VALIDATION_CODE_VERSION,
+    description=f"{VALIDATION['anchor_scores'].description}\n\n{VALIDATION['anchor_scores'].markdown()}",
+    metadata={"dagster/column_schema": table_out("validation", VALIDATION["anchor_scores"]).metadata[
+        "dagster/column_schema"]},
+    pool="duckdb",
+)
+def anchor_validation(source: MigrationSource, heldout_flows: pd.DataFrame, flows: pd.DataFrame,
+                      net_migration: pd.DataFrame, stocks: pd.DataFrame, gaskin_abel_flows: pd.DataFrame,
+                      gaskin_abel_net_migration: pd.DataFrame, abel_cohen_flows: pd.DataFrame,
+                      demography: pd.DataFrame, stock_targets: pd.DataFrame, country_year: pd.DataFrame):
+    """Ours against Gaskin & Abel and Abel & Cohen on the same cells (method.md §7), with a report."""
+    national = None
+    if isinstance(source, PublishedSource):
+        national = national_net_migration(Path(source.root))
+    scores, cells = anchor_scores(heldout_flows, flows, net_migration, stocks, gaskin_abel_flows,
+                                  gaskin_abel_net_migration, abel_cohen_flows, demography, national,
+                                  stock_targets, country_year)
+    sections = []
+    for comparison in ["annual_heldout_flows", "five_year_flows", "net_migration_wpp", "net_migration_national",
+                       "five_year_net_migration_wpp", "stock_change"]:
+        t = report.table(scores, comparison)
+        if not t.empty:
+            sections.append(f"### {comparison}\n\n{report.markdown(t)}")
+    annual = cells["annual_heldout_flows"]
+    return dg.Output(scores, metadata={
+        "report": dg.MetadataValue.md("\n\n".join(sections)),
+        "by_source": dg.MetadataValue.md(report.markdown(report.table(scores, "annual_heldout_flows", "source"))),
+        "scatter": dg.MetadataValue.md(report.scatter(annual, ["ours_heldout", "ours_ensemble", "gaskin_abel"],
+                                                      title="annual")) if len(annual) else "(no cells)",
+        "cells": dg.MetadataValue.json({k: int(len(v)) for k, v in cells.items()}),
+    })
+
+
+VALIDATION_ASSETS = [flow_validation, anchor_validation]

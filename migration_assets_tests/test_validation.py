@@ -1,0 +1,118 @@
+"""The validation harness's pieces: metrics, conformal calibration, held-out draws and anchor cells."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from migration_assets.validation import anchors, calibration, metrics
+from migration_assets.validation.heldout import corridor_draws
+
+
+def test_agreement_metrics_on_known_cells():
+    rng = np.random.default_rng(0)
+    cells = pd.DataFrame({"reported": rng.lognormal(5, 2, 200), "dest": rng.integers(0, 4, 200),
+                          "pop": rng.uniform(1e5, 1e7, 200)})
+    cells["same"] = cells["reported"]
+    cells["double"] = 2 * cells["reported"]
+    cells["noise"] = cells["reported"] * rng.lognormal(0, 1, 200)
+    same = metrics.agreement(cells, "reported", "same", share_of=["dest"], population="pop")
+    assert same["pearson"] == pytest.approx(1) and same["pearson_log1p"] == pytest.approx(1)
+    assert same["pearson_proportion"] == pytest.approx(1) and same["pearson_rate"] == pytest.approx(1)
+    assert same["median_relative_error"] == 0 and same["spearman"] == pytest.approx(1)
+    double = metrics.agreement(cells, "reported", "double", share_of=["dest"])
+    # a constant factor changes neither the count correlation nor the proportions, only the error
+    assert double["pearson"] == pytest.approx(1) and double["pearson_proportion"] == pytest.approx(1)
+    assert double["median_relative_error"] == pytest.approx(1)
+    noisy = metrics.agreement(cells, "reported", "noise")
+    assert 0.3 < noisy["pearson_log1p"] < 0.99 and "pearson_rate" not in noisy
+
+
+def test_scores_are_long_and_skip_small_strata():
+    cells = pd.DataFrame({"reported": np.arange(1.0, 51.0), "a": np.arange(1.0, 51.0) ** 1.5,
+                          "group": ["big"] * 45 + ["small"] * 5})
+    s = metrics.scores(cells, "test", "reported", ["a"], {"pooled": None, "group": "group"})
+    assert set(s["stratum"]) == {"all", "big"}  # "small" has 5 < 20 cells
+    assert set(s["metric"]) == {"pearson", "pearson_log1p", "spearman", "median_relative_error"}
+    assert np.allclose(s.loc[s["metric"] == "spearman", "value"], 1)
+    assert s.loc[s["stratum"] == "all", "cells"].eq(50).all()
+
+
+def test_conformal_intervals_cover_their_nominal_share_on_new_cells():
+    rng = np.random.default_rng(1)
+
+    def draw(n):
+        predicted = rng.lognormal(4, 2, n)
+        # small flows are relatively noisier, and the model is biased low by a factor 1.5
+        sigma = np.where(predicted < 50, 1.5, 0.4)
+        return predicted, np.expm1(np.log1p(predicted) + np.log(1.5) + sigma * rng.standard_normal(n))
+
+    cal = calibration.fit(*draw(5000), n_bins=5, min_cells=200)
+    assert len(cal.cells) == 5 and cal.cells.sum() == 5000
+    predicted, reported = draw(20000)
+    q = cal.apply(predicted)
+    assert 0.87 < metrics.coverage(reported, q["p05"], q["p95"]) < 0.93
+    assert 0.46 < metrics.coverage(reported, q["p25"], q["p75"]) < 0.54
+    assert (q["p05"] <= q["p50"]).all() and (q["p50"] <= q["p95"]).all() and (q["p05"] >= 0).all()
+    # the band is wider where the flows are noisier
+    width = np.log1p(q["p95"]) - np.log1p(q["p05"])
+    assert width[predicted < 20].mean() > 2 * width[predicted > 500].mean()
+    # the table in the warehouse gives back the same calibration
+    again = calibration.Calibration.from_frame(cal.frame())
+    np.testing.assert_allclose(again.apply(predicted)["p95"], q["p95"])
+
+
+def test_no_calibration_without_enough_cells():
+    assert calibration.fit(np.ones(10), np.ones(10), min_cells=200) is None
+    cells = pd.DataFrame({"fold": [0] * 300 + [1] * 20, "predicted": 10.0, "reported": 12.0})
+    out = calibration.cross_calibrated(cells, min_cells=200)
+    # fold 1 is calibrated on fold 0's 300 cells; fold 0 on fold 1's 20 only: not possible
+    assert out.loc[out["fold"] == 0, "calibrated_p95"].isna().all()
+    np.testing.assert_allclose(out.loc[out["fold"] == 1, "calibrated_p50"], 12.0)
+
+
+def test_corridor_draws_sum_edges_by_origin_and_destination():
+    codes = {"AAA": 0, "BBB": 1, "CCC": 2}
+    # edges (birth, origin, destination): two groups moving A -> B, one moving B -> C
+    edges = np.array([[0, 2, 1], [0, 0, 1], [1, 1, 2]])
+    flows = np.arange(12, dtype=float).reshape(2, 2, 3)  # (passes, years, edges)
+    corridors = pd.DataFrame({"origin": ["AAA", "BBB", "CCC"], "destination": ["BBB", "CCC", "AAA"]})
+    out = corridor_draws(flows, edges, corridors, codes)
+    assert out.shape == (2, 2, 3)
+    np.testing.assert_allclose(out[..., 0], flows[..., 0] + flows[..., 1])
+    np.testing.assert_allclose(out[..., 1], flows[..., 2])
+    np.testing.assert_allclose(out[..., 2], 0.0)  # no edge: a flow of 0
+
+
+def test_wpp_net_migration_is_the_demographic_residual():
+    demography = pd.DataFrame({"year": [2000, 2001, 2002], "country": "AAA", "population": [100.0, 110.0, 115.0],
+                               "births": [5.0, 4.0, 3.0], "deaths": [2.0, 2.0, 2.0]})
+    net = anchors.wpp_net_migration(demography)
+    assert net["net_migration"].tolist() == [7.0, 3.0] and net["year"].tolist() == [2000, 2001]
+
+
+def test_five_year_cells_need_all_five_years_and_read_abel_cohen_by_method():
+    years = list(range(1990, 1995))
+    annual = pd.DataFrame({"year": years * 2 + [1995], "origin": ["AAA"] * 5 + ["BBB"] * 5 + ["AAA"],
+                           "destination": "CCC", "source": ["s"] * 5 + ["s"] * 5 + ["s"],
+                           "reported": 10.0, "ours_heldout": 1.0, "gaskin_abel": 2.0})
+    annual = annual.drop(index=9)  # BBB -> CCC misses 1994: not a complete period
+    ac = pd.DataFrame({"period_start": 1990, "period_end": 1995, "method": ["da_pb_closed", "mig_rate"],
+                       "origin": "AAA", "destination": "CCC", "flow": [30.0, 40.0]})
+    population = pd.DataFrame({"year": [1990], "country": ["AAA"], "population": [1000.0]})
+    regions = pd.DataFrame({"country": ["AAA"], "region": ["Somewhere"]})
+    five = anchors.five_year_flows(annual, ac, population, regions)
+    assert len(five) == 1
+    row = five.iloc[0]
+    assert row["period"] == "1990-1995" and row["reported"] == 50 and row["ours_heldout"] == 5
+    assert row["da_pb_closed"] == 30 and row["mig_rate"] == 40 and row["sd_drop_neg"] == 0
+    assert row["origin_population"] == 1000 and row["origin_region"] == "Somewhere"
+
+
+def test_abel_cohen_net_migration_is_inflow_minus_outflow():
+    annual = pd.DataFrame({"year": np.repeat(range(1990, 1995), 2), "country": ["AAA", "BBB"] * 5,
+                           "reported": 1.0, "ours_ensemble": 2.0, "gaskin_abel": 3.0})
+    ac = pd.DataFrame({"period_start": 1990, "method": "da_pb_closed", "origin": ["AAA", "BBB"],
+                       "destination": ["BBB", "AAA"], "flow": [100.0, 30.0]})
+    five = anchors.five_year_net_migration(annual, ac).set_index("country")
+    assert five.loc["AAA", "da_pb_closed"] == -70 and five.loc["BBB", "da_pb_closed"] == 70
+    assert five.loc["AAA", "reported"] == 5 and five.loc["AAA", "mig_rate"] == 0
