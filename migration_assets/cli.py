@@ -89,10 +89,12 @@ def _member_in_subprocess(member: str, member_config: dict) -> str:
 
 
 def main(argv: list[str] | None = None) -> None:
-    from .partitions import FIRST_YEAR, LAST_YEAR, MEMBERS
+    from .partitions import FIRST_YEAR, LAST_YEAR, MEMBERS, N_FOLDS, N_MEMBERS
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--epochs", type=int, help="training epochs per member (default: MemberConfig)")
+    parser.add_argument("--members", type=int, default=N_FOLDS,
+                        help=f"ensemble members to train, one fold each in turn (default {N_FOLDS}, at most {N_MEMBERS})")
     parser.add_argument("--parallel", type=int, default=min(2, os.cpu_count() or 1),
                         help="members trained at once, one process and one torch thread each")
     parser.add_argument("--native-destinations", type=int, default=0,
@@ -117,7 +119,7 @@ def main(argv: list[str] | None = None) -> None:
         synthetic = isinstance(resources["source"], SyntheticSource)
         materialize_inputs(ASSETS, resources, instance, synthetic,
                            run_config={"ops": {"panel__edges": {"config": edges}}})
-        members = MEMBERS.get_partition_keys()
+        members = MEMBERS.get_partition_keys()[: args.members]
         print(f"[2/5] training {len(members)} ensemble members, {args.parallel} at a time", flush=True)
         if args.parallel > 1:
             member_config = {**member_config, "torch_threads": 1}

@@ -79,6 +79,18 @@ def test_stock_targets_are_successive_changes_with_noise_weights():
     assert got.loc[(1990, "AAA"), "weight"] > got.loc[(1990, "BBB"), "weight"]
 
 
+def test_stock_targets_leave_out_cells_that_stay_at_zero():
+    zeros = pd.DataFrame({"year": [1990, 1995, 2000] * 50, "birth": ["CCC"] * 150,
+                          "residence": [f"Q{i:02d}" for i in range(50) for _ in range(3)], "stock": 0.0})
+    changing = pd.DataFrame({"year": [1990, 1995, 2000, 1990, 1995, 2000], "birth": ["AAA"] * 3 + ["BBB"] * 3,
+                             "residence": ["BBB"] * 3 + ["AAA"] * 3, "stock": [0.0, 5000.0, 5100.0, 800.0, 0.0, 0.0]})
+    frame, meta = build.stock_targets(pd.concat([zeros, changing]), relative_error=0.1)
+    assert meta["zero_to_zero_left_out"] == 101  # 100 from the zero cells, BBB->AAA 1995-2000
+    assert set(zip(frame["birth"], frame["year_start"])) == {("AAA", 1990), ("AAA", 1995), ("BBB", 1990)}
+    # the weights spread over (0.05, 1]: the median is set by cells that change, not by zeros
+    assert frame["weight"].max() > 0.3 and frame["weight"].min() >= 0.05
+
+
 def test_edges_follow_the_recorded_rule():
     c = _countries("AAA", "BBB", "CCC")
     jan = pd.DataFrame({"year": [1990, 1990], "birth": ["AAA", "BBB"], "residence": ["BBB", "CCC"],

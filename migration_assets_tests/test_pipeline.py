@@ -118,6 +118,9 @@ def test_validation_scores_each_cell_with_the_members_that_never_saw_it(run):
     assert (calibration["residual_p05"] <= calibration["residual_p95"]).all()
     coverage = t["validation.coverage"].set_index(["stage", "interval", "stratum_kind", "stratum"])
     assert coverage.loc[("calibrated", "p05-p95", "pooled", "all"), "cells"] > 0
+    (check,) = run.validation.get_asset_check_evaluations()
+    assert check.check_name == "calibrated_coverage" and check.severity == dg.AssetCheckSeverity.WARN
+    assert check.metadata["cells"].value == coverage.loc[("calibrated", "p05-p95", "pooled", "all"), "cells"]
     scores = t["validation.flow_scores"]
     pooled = scores[(scores["stratum_kind"] == "pooled") & (scores["metric"] == "pearson_log1p")]
     assert len(pooled) == 1 and -1 <= pooled["value"].iloc[0] <= 1

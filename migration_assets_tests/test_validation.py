@@ -116,3 +116,48 @@ def test_abel_cohen_net_migration_is_inflow_minus_outflow():
     five = anchors.five_year_net_migration(annual, ac).set_index("country")
     assert five.loc["AAA", "da_pb_closed"] == -70 and five.loc["BBB", "da_pb_closed"] == 70
     assert five.loc["AAA", "reported"] == 5 and five.loc["AAA", "mig_rate"] == 0
+
+
+def test_anchor_scores_put_every_method_on_the_same_cells():
+    from migration_assets.validation.assets import anchor_scores
+
+    rng = np.random.default_rng(3)
+    countries = ["DEU", "FRA", "ITA", "POL", "ROU"]
+    years = list(range(1990, 2005))
+    pairs = [(o, d) for o in countries for d in countries if o != d]
+    cells = pd.DataFrame([(y, o, d) for y in years for o, d in pairs], columns=["year", "origin", "destination"])
+    cells["reported"] = rng.lognormal(7, 1.5, len(cells)).round()
+    heldout = cells.assign(source="register", fold=np.arange(len(cells)) % 5, predicted=cells["reported"])
+    flows = cells.assign(mean=cells["reported"] * 2)  # twice the level, perfectly correlated
+    paper = cells.assign(flow=cells["reported"] * rng.lognormal(0, 0.5, len(cells)))
+    net = pd.DataFrame([(y, c) for y in years for c in countries], columns=["year", "country"])
+    net["mean"] = rng.normal(0, 1e4, len(net))
+    demography = net.assign(population=1e6 + net["year"] * 10.0, births=1e4, deaths=1e4)
+    # WPP net migration = population change - births + deaths = 10 per year for every country
+    national = net.assign(net_migration=net["mean"])[["year", "country", "net_migration"]]
+    ac = pd.DataFrame([(p, p + 5, m, o, d, rng.lognormal(8, 1)) for p in (1990, 1995) for m in anchors.AC_METHODS
+                       for o, d in pairs], columns=["period_start", "period_end", "method", "origin", "destination",
+                                                    "flow"])
+    stocks = pd.DataFrame([(y, b, r, rng.lognormal(9, 1)) for y in years for b in countries for r in countries],
+                          columns=["year", "birth", "residence", "mean"])
+    wide = stocks.set_index(["year", "birth", "residence"])["mean"]
+    targets = pd.DataFrame([(1990, 1995, b, r, wide[(1995, b, r)] - wide[(1990, b, r)], 1.0)
+                            for b in countries for r in countries if b != r],
+                           columns=["year_start", "year_end", "birth", "residence", "stock_change", "weight"])
+    scores, parts = anchor_scores(heldout, flows, net, stocks, paper, net.assign(std=1.0), ac, demography,
+                                  national, targets, demography[["year", "country", "population"]])
+    pooled = scores[scores["stratum_kind"] == "pooled"].set_index(["comparison", "method", "metric"])["value"]
+    assert pooled[("annual_heldout_flows", "ours_heldout", "pearson")] == pytest.approx(1)
+    assert pooled[("annual_heldout_flows", "ours_ensemble", "pearson_proportion")] == pytest.approx(1)
+    assert pooled[("annual_heldout_flows", "gaskin_abel", "pearson_log1p")] < 0.99
+    assert pooled[("net_migration_national", "ours_ensemble", "pearson")] == pytest.approx(1)
+    assert pooled[("stock_change", "ours_ensemble", "pearson")] == pytest.approx(1)
+    # five-year cells: 20 corridors x 2 complete periods, all six Abel & Cohen methods on them
+    assert len(parts["five_year_flows"]) == 40
+    five = scores[scores["comparison"] == "five_year_flows"]
+    assert set(five["method"]) == {"ours_heldout", "gaskin_abel", *anchors.AC_METHODS}
+    assert set(five.loc[five["stratum_kind"] == "period", "stratum"]) == {"1990-1995", "1995-2000"}
+    # signed comparisons carry only the correlations that mean something for them
+    assert set(scores.loc[scores["comparison"] == "net_migration_wpp", "metric"]) == {"pearson", "spearman"}
+    regions = set(scores.loc[scores["stratum_kind"] == "origin_region", "stratum"])
+    assert "Western Europe" in regions and "unknown" not in regions

@@ -5,7 +5,7 @@ import json
 import dagster as dg
 import pandas as pd
 
-from ..partitions import N_MEMBERS
+from ..partitions import N_FOLDS
 from ..schemas import Table
 from ..sources.raw import column_schema
 from . import build
@@ -107,7 +107,7 @@ def net_migration_targets(countries: pd.DataFrame, net_migration: pd.DataFrame, 
 
 
 class FoldConfig(dg.Config):
-    n_folds: int = N_MEMBERS
+    n_folds: int = N_FOLDS
     fold_seed: int = 0
 
 

@@ -340,17 +340,25 @@ def initial_stocks(countries_: pd.DataFrame, january: pd.DataFrame, country_year
 def stock_targets(january: pd.DataFrame, relative_error: float) -> tuple[pd.DataFrame, dict]:
     """Stock changes between successive 1-January points of each cell, weighted by how far the
     change stands out of the reporting noise: ẽ = √(σ₀² + σ₁²) / max(|Δ|, 1) with σ = relative
-    error × stock, and w = exp(−ẽ / median ẽ), floored at 0.05."""
+    error × stock, and w = exp(−ẽ / median ẽ), floored at 0.05.
+
+    Cells reported as zero at both points are left out: on the real data they are three quarters
+    of all pairs, carry no change to fit, and (with ẽ = 0, hence weight 1) used to drown the loss
+    of the stocks that do change while pinning the weight median at 0."""
     s = january.sort_values(["birth", "residence", "year"])
     nxt = s.groupby(["birth", "residence"]).shift(-1)
     frame = s.assign(year_start=s["year"], year_end=nxt["year"], stock_end=nxt["stock"]).dropna(
         subset=["year_end"])
+    zero_to_zero = (frame["stock"] == 0) & (frame["stock_end"] == 0)
+    frame = frame[~zero_to_zero]
     frame["stock_change"] = frame["stock_end"] - frame["stock"]
     noise = relative_error * np.sqrt(frame["stock"] ** 2 + frame["stock_end"] ** 2)
     e = noise / frame["stock_change"].abs().clip(lower=1.0)
     median = float(e.median()) if len(e) else 1.0
     frame["weight"] = np.exp(-e / max(median, 1e-12)).clip(lower=0.05)
-    return PANEL["stock_targets"].conform(frame), {"rows": len(frame), "median_weight": float(frame["weight"].median()) if len(frame) else None}
+    return PANEL["stock_targets"].conform(frame), {
+        "rows": len(frame), "zero_to_zero_left_out": int(zero_to_zero.sum()),
+        "median_weight": float(frame["weight"].median()) if len(frame) else None}
 
 
 def net_migration_targets(countries_: pd.DataFrame, net_migration: pd.DataFrame, demography: pd.DataFrame

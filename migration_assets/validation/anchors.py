@@ -56,13 +56,13 @@ def _period_of(year: pd.Series) -> pd.Series:
 
 def five_year_flows(annual: pd.DataFrame, abel_cohen: pd.DataFrame, population: pd.DataFrame,
                     regions: pd.DataFrame) -> pd.DataFrame:
-    """Five-year sums of the held-out cells, kept only where the source reported all five years,
-    beside each Abel & Cohen method's flow for the period (method.md §7.3)."""
+    """Five-year sums of the held-out cells, kept only where the source reported all five years
+    and Abel & Cohen estimated the period, beside each of their methods' flow (method.md §7.3)."""
     a = annual.assign(period=_period_of(annual["year"])).dropna(subset=["period"])
     key = ["source", "period", "origin", "destination"]
     sums = a.groupby(key, as_index=False).agg(years=("year", "nunique"), reported=("reported", "sum"),
                                               ours_heldout=("ours_heldout", "sum"), gaskin_abel=("gaskin_abel", "sum"))
-    sums = sums[sums["years"] == 5].drop(columns="years")
+    sums = sums[(sums["years"] == 5) & sums["period"].isin(set(abel_cohen["period_start"]))].drop(columns="years")
     ac = abel_cohen.pivot_table(index=["period_start", "origin", "destination"], columns="method", values="flow",
                                 aggfunc="sum").reset_index().rename(columns={"period_start": "period"})
     sums = sums.merge(ac, on=["period", "origin", "destination"], how="left")
@@ -97,7 +97,7 @@ def five_year_net_migration(annual: pd.DataFrame, abel_cohen: pd.DataFrame) -> p
     sums = a.groupby(["period", "country"], as_index=False).agg(
         years=("year", "nunique"), reported=("reported", "sum"), ours_ensemble=("ours_ensemble", "sum"),
         gaskin_abel=("gaskin_abel", "sum"))
-    sums = sums[sums["years"] == 5].drop(columns="years")
+    sums = sums[(sums["years"] == 5) & sums["period"].isin(set(abel_cohen["period_start"]))].drop(columns="years")
     inflow = abel_cohen.groupby(["period_start", "method", "destination"])["flow"].sum()
     outflow = abel_cohen.groupby(["period_start", "method", "origin"])["flow"].sum()
     inflow.index.names = outflow.index.names = ["period", "method", "country"]

@@ -28,6 +28,8 @@ from .heldout import Member, out_of_fold
 
 VALIDATION_CODE_VERSION = f"{MODEL_CODE_VERSION}-validation-1"
 INTERVALS = {"p05-p95": ("p05", "p95", 0.90), "p25-p75": ("p25", "p75", 0.50)}
+COVERAGE_CHECK = "calibrated_coverage"
+COVERAGE_TARGET = (0.85, 0.95)
 
 
 def _panel(*names: str) -> dict[str, dg.AssetIn]:
@@ -74,6 +76,9 @@ class ValidationConfig(dg.Config):
     outs={name: _out(name) for name in ["heldout_flows", "calibration", "coverage", "flow_scores"]},
     ins={**_panel(*PANEL_INPUTS), **_panel("flow_targets")},
     deps=[dg.AssetDep(dg.AssetKey(["models", "member"]), partition_mapping=dg.AllPartitionMapping())],
+    check_specs=[dg.AssetCheckSpec(COVERAGE_CHECK, asset=dg.AssetKey(["validation", "coverage"]),
+                                   description="the calibrated 90 % interval covers 85-95 % of held-out reported "
+                                               "flows (warning otherwise)")],
     pool="duckdb",
 )
 def flow_validation(context: dg.AssetExecutionContext, config: ValidationConfig, model_store: ModelStore,
@@ -116,6 +121,16 @@ def flow_validation(context: dg.AssetExecutionContext, config: ValidationConfig,
         "plot": dg.MetadataValue.md(report.coverage_bars(coverage)) if len(cells) else "(no held-out cells)"})
     yield dg.Output(scores, output_name="flow_scores", metadata={
         **common, "pooled": dg.MetadataValue.md(report.markdown(headline))})
+    ninety = pooled[(pooled["stage"] == "calibrated") & (pooled["interval"] == "p05-p95")]
+    achieved = float(ninety["coverage"].iloc[0]) if len(ninety) and ninety["cells"].iloc[0] else float("nan")
+    low, high = COVERAGE_TARGET
+    yield dg.AssetCheckResult(
+        check_name=COVERAGE_CHECK, asset_key=dg.AssetKey(["validation", "coverage"]),
+        passed=bool(low <= achieved <= high), severity=dg.AssetCheckSeverity.WARN,
+        description=(f"calibrated p05-p95 interval covers {achieved:.1%} of held-out reported flows "
+                     f"(target {low:.0%}-{high:.0%})" if not np.isnan(achieved) else
+                     "no calibration: too few held-out cells (see min_cells_per_bin)"),
+        metadata={"coverage": achieved, "cells": int(ninety["cells"].iloc[0]) if len(ninety) else 0})
 
 
 _ESTIMATES = {n: dg.AssetIn(key=dg.AssetKey(["estimates", n])) for n in ["flows", "net_migration", "stocks"]}
@@ -154,7 +169,7 @@ def anchor_scores(heldout: pd.DataFrame, flows: pd.DataFrame, net: pd.DataFrame,
                                         {"pooled": None}))
     parts.append(metrics.scores(cells["five_year_net_migration_wpp"], "five_year_net_migration_wpp", "reported",
                                 ["ours_ensemble", "gaskin_abel", *anchors.AC_METHODS], {"pooled": None}))
-    scores = pd.concat(parts, ignore_index=True)
+    scores = pd.concat([p for p in parts if len(p)], ignore_index=True)
     # net migration and stock changes are signed: log and relative-error metrics mean nothing there
     signed = scores["comparison"].str.contains("net_migration|stock_change")
     scores = scores[~signed | scores["metric"].isin(["pearson", "spearman"])]
