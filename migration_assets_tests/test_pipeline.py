@@ -232,3 +232,23 @@ def test_rematerializing_a_year_replaces_only_that_year(run):
     key = ["year", "origin", "destination"]
     pd.testing.assert_frame_equal(after.sort_values(key).reset_index(drop=True),
                                   before.sort_values(key).reset_index(drop=True))
+
+
+def test_release_sensor_requests_only_the_tables_whose_content_changed(run):
+    from migration_assets.sensors import RAW_KEYS, raw_release_sensor
+
+    def evaluate(source):
+        return raw_release_sensor(dg.build_sensor_context(instance=run.instance, resources={"source": source}))
+
+    landed = evaluate(run.resources["source"])
+    assert not landed.run_requests and "matches" in landed.skip_reason.skip_message
+    revised = evaluate(CorruptSource(**WORLD, corruption="totals_in_thousands")).run_requests
+    assert [r.asset_selection for r in revised] == [[dg.AssetKey(["raw", "migrant_stock_totals"])]]
+    assert revised[0].run_key.startswith("raw/migrant_stock_totals:")
+    # a broken file still gets one run, so that the asset reports the problem with its row and fix
+    (broken,) = evaluate(CorruptSource(**WORLD, corruption="missing_column")).run_requests
+    assert broken.asset_selection == [dg.AssetKey(["raw", "migrant_stocks"])] and ":unreadable-" in broken.run_key
+    # another world is a new release of every table
+    other = evaluate(CorruptSource(**{**WORLD, "seed": 2})).run_requests
+    assert sorted(tuple(r.asset_selection) for r in other) == sorted((k,) for k in RAW_KEYS)
+    assert len({r.run_key for r in other} | {r.run_key for r in revised}) == len(other) + 1
