@@ -108,7 +108,8 @@ def flow_validation(context: dg.AssetExecutionContext, config: ValidationConfig,
     scores = VALIDATION["flow_scores"].conform(scores)
     headline = report.table(scores, "annual_heldout_flows")
     pooled = coverage[coverage["stratum_kind"] == "pooled"].drop(columns=["stratum_kind", "stratum"])
-    common = {"members": dg.MetadataValue.json(used), "folds_held_out": sorted({m.fold for m in members})}
+    common = {"members": dg.MetadataValue.json(used), "folds_held_out": sorted({m.fold for m in members}),
+              "config": dg.MetadataValue.json(config.model_dump())}
     yield dg.Output(VALIDATION["heldout_flows"].conform(cells), output_name="heldout_flows", metadata={
         **common, "cells": len(cells),
         "scatter": dg.MetadataValue.md(report.scatter(cells, ["predicted"], title="held-out"))
