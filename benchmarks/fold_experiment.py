@@ -1,0 +1,69 @@
+"""One model change, judged on one held-out fold of a finished real run (minutes, not half an hour).
+
+Trains a single member on the panel of a run made by benchmarks/real_run.py (--keep DIR),
+without the observed corridors of one fold, with TrainConfig fields overridden from JSON, and
+prints its held-out scores on that fold beside the paper's published flows on the same cells
+(pooled and by source). It reads the run's warehouse and writes nothing there.
+
+    python benchmarks/fold_experiment.py --run DIR [--fold 0] [--seed 0] [--threads 2] \
+        [--config '{"epochs": 200, "weight_flow": 1.0}']
+
+The fold-0/fold-1 figures of the issue 4 closing note come from this script (with the code of
+each commit named there).
+"""
+
+import argparse
+import dataclasses
+import json
+import sys
+import time
+
+import duckdb
+import torch
+
+from migration_assets.model.tensors import build_inputs, build_targets
+from migration_assets.model.train import TrainConfig, fit
+from migration_assets.validation import metrics
+from migration_assets.validation.heldout import Member, out_of_fold
+
+PANEL = ["countries", "country_year", "dyads", "refugees", "initial_stocks", "edges", "flow_targets",
+         "stock_targets", "net_migration_targets"]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--run", required=True, help="folder of a finished benchmarks/real_run.py run")
+    parser.add_argument("--fold", type=int, default=0)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--config", default="{}", help="TrainConfig fields to override, as JSON")
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+
+    with duckdb.connect(f"{args.run}/warehouse.duckdb", read_only=True) as con:
+        t = {n: con.sql(f"select * from panel.{n}").df() for n in PANEL}
+        paper = con.sql("select year, origin, destination, flow as gaskin_abel "
+                        "from reference.gaskin_abel_flows").df()
+    inputs = build_inputs(*(t[n] for n in PANEL[:6]))
+    targets = build_targets(t["countries"], inputs.years, t["stock_targets"], t["net_migration_targets"],
+                            t["flow_targets"])
+    config = dataclasses.replace(TrainConfig(), **json.loads(args.config))
+    start = time.perf_counter()
+    model, history = fit(inputs, targets.without_fold(args.fold), config, seed=args.seed)
+    print(f"fold {args.fold}, seed {args.seed}, {json.loads(args.config) or 'defaults'}: "
+          f"trained in {time.perf_counter() - start:.0f} s, final loss {history[-1]['loss']:.4f}")
+
+    cells = out_of_fold(inputs, [Member("experiment", model, args.fold, args.seed)], t["flow_targets"], 0, 0.0)
+    cells = cells.merge(paper, on=["year", "origin", "destination"], how="left").fillna({"gaskin_abel": 0.0})
+    cells = cells.rename(columns={"predicted": "ours_heldout"})
+    scores = metrics.scores(cells, "annual_heldout_flows", "reported", ["ours_heldout", "gaskin_abel"],
+                            {"pooled": None, "source": "source"}, share_of=["source", "year", "destination"])
+    wide = scores.pivot_table(index=["stratum", "method"], columns="metric", values="value")
+    print(wide[["pearson", "pearson_log1p", "pearson_proportion", "spearman", "median_relative_error"]]
+          .to_string(float_format=lambda v: f"{v:.3f}"))
+    print(f"total held-out flow, ours {cells['ours_heldout'].sum() / 1e6:.2f} M, "
+          f"reported {cells['reported'].sum() / 1e6:.2f} M, paper {cells['gaskin_abel'].sum() / 1e6:.2f} M")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
