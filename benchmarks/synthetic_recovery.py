@@ -30,7 +30,6 @@ from migration_assets.model.tensors import build_inputs
 from migration_assets.resources import ModelStore
 from migration_assets.synthetic.scoring import heldout_corridors, score, stock_differencing
 from migration_assets.validation import heldout
-from migration_assets.validation.heldout import Member
 
 
 def run_job(folder: Path, epochs: int | None) -> tuple[str, str, float, float]:
@@ -52,7 +51,7 @@ def out_of_fold(tables: dict[str, pd.DataFrame], models: str) -> pd.DataFrame:
     """Each observed corridor, in every year, predicted by the members that never saw it."""
     inputs = build_inputs(*(tables[f"panel.{n}"] for n in PANEL_INPUTS))
     keys = sorted(p.name for p in Path(models).iterdir() if (p / "weights.pt").exists())
-    members = [Member(key, net, record["fold"], record["seed"])
+    members = [heldout.Member(key, net, record["fold"], record["seed"])
                for key, net, record in trained_members(ModelStore(root=models), keys, inputs)]
     folds = tables["panel.flow_targets"][["origin", "destination", "fold"]].drop_duplicates()
     grid = folds.merge(pd.DataFrame({"year": inputs.years}), how="cross").assign(flow=0.0, source="truth")

@@ -102,6 +102,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--foreign-destinations", type=int, default=0,
                         help="edges: foreign-born move home or to at most this many others (0 = all; 5 for real data)")
     args = parser.parse_args(argv)
+    if not 1 <= args.members <= N_MEMBERS:
+        parser.error(f"--members must be between 1 and {N_MEMBERS} (the partitions of models/member)")
 
     for var in ("MIGRATION_WAREHOUSE", "MIGRATION_MODEL_DIR"):  # relative to where the user stands
         if os.environ.get(var):

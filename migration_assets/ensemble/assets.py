@@ -12,13 +12,13 @@ import pandas as pd
 import torch
 
 from ..model.ensemble import Ensemble, MemberPasses
-from ..validation.calibration import Calibration
 from ..model.tensors import build_inputs, build_targets
 from ..model.train import TrainConfig, evaluate, fit, new_model, simulate
 from ..partitions import MEMBERS, YEAR_EXPR, YEARS, member_index
 from ..resources import ModelStore
 from ..schemas import ESTIMATES
 from ..sources.raw import table_out
+from ..validation.calibration import Calibration
 
 PANEL_INPUTS = ["countries", "country_year", "dyads", "refugees", "initial_stocks", "edges"]
 TARGET_INPUTS = ["stock_targets", "net_migration_targets", "flow_targets"]

@@ -24,7 +24,8 @@ import pandas as pd
 LEVELS = (0.05, 0.25, 0.50, 0.75, 0.95)
 
 
-def _label(level: float) -> str:
+def label(level: float) -> str:
+    """Column name of a quantile level: 0.05 -> p05."""
     return f"p{round(level * 100):02d}"
 
 
@@ -41,7 +42,7 @@ class Calibration:
         """Calibrated quantiles {p05, p25, p50, p75, p95} for estimates `predicted` (persons)."""
         q = self.residual_quantiles[self.bins(predicted)]
         centre = np.log1p(np.clip(predicted, 0, None))
-        return {_label(level): np.expm1(np.maximum(centre + q[:, i], 0.0)) for i, level in enumerate(LEVELS)}
+        return {label(level): np.expm1(np.maximum(centre + q[:, i], 0.0)) for i, level in enumerate(LEVELS)}
 
     def frame(self) -> pd.DataFrame:
         lower = np.concatenate([[0.0], np.expm1(self.upper_edges[:-1])])
@@ -49,7 +50,7 @@ class Calibration:
             "bin": np.arange(len(self.cells)),
             "predicted_from": lower,
             "predicted_to": np.expm1(self.upper_edges),
-            **{f"residual_{_label(level)}": self.residual_quantiles[:, i] for i, level in enumerate(LEVELS)},
+            **{f"residual_{label(level)}": self.residual_quantiles[:, i] for i, level in enumerate(LEVELS)},
             "cells": self.cells,
         })
 
@@ -57,7 +58,7 @@ class Calibration:
     def from_frame(cls, frame: pd.DataFrame) -> "Calibration":
         frame = frame.sort_values("bin")
         return cls(upper_edges=np.log1p(frame["predicted_to"].to_numpy(dtype=float)),
-                   residual_quantiles=frame[[f"residual_{_label(lv)}" for lv in LEVELS]].to_numpy(dtype=float),
+                   residual_quantiles=frame[[f"residual_{label(lv)}" for lv in LEVELS]].to_numpy(dtype=float),
                    cells=frame["cells"].to_numpy(dtype=np.int64))
 
 
@@ -100,14 +101,14 @@ def cross_calibrated(cells: pd.DataFrame, n_bins: int = 5, min_cells: int = 200)
     calibrated_p95 added (NaN for a fold whose other folds hold too few cells).
     """
     out = cells.copy()
-    for label in map(_label, LEVELS):
-        out[f"calibrated_{label}"] = np.nan
+    for name in map(label, LEVELS):
+        out[f"calibrated_{name}"] = np.nan
     for fold in sorted(cells["fold"].unique()):
         inside = (cells["fold"] == fold).to_numpy()
         rest = cells[~inside]
         calibration = fit(rest["predicted"].to_numpy(), rest["reported"].to_numpy(), n_bins, min_cells)
         if calibration is None:
             continue
-        for label, values in calibration.apply(cells.loc[inside, "predicted"].to_numpy()).items():
-            out.loc[inside, f"calibrated_{label}"] = values
+        for name, values in calibration.apply(cells.loc[inside, "predicted"].to_numpy()).items():
+            out.loc[inside, f"calibrated_{name}"] = values
     return out

@@ -16,8 +16,7 @@ import pandas as pd
 from ..model.network import FlowNet
 from ..model.tensors import ModelInputs
 from ..model.train import simulate
-
-LEVELS = (0.05, 0.25, 0.50, 0.75, 0.95)
+from .calibration import LEVELS, label
 
 
 @dataclass
@@ -75,8 +74,8 @@ def out_of_fold(inputs: ModelInputs, members: list[Member], flow_targets: pd.Dat
             "year": cells["year"].to_numpy(), "origin": cells["origin"].to_numpy(),
             "destination": cells["destination"].to_numpy(), "source": cells["source"].to_numpy(),
             "fold": fold, "reported": cells["flow"].to_numpy(), "predicted": np.mean(central, axis=0),
-            **{f"p{round(level * 100):02d}": q for level, q in zip(LEVELS, quantiles)},
+            **{label(level): q for level, q in zip(LEVELS, quantiles)},
         }))
     columns = ["year", "origin", "destination", "source", "fold", "reported", "predicted",
-               *[f"p{round(level * 100):02d}" for level in LEVELS]]
+               *map(label, LEVELS)]
     return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=columns)
