@@ -57,7 +57,7 @@ def main() -> None:
 
     from migration_assets import cli
     from migration_assets.definitions import DEFINED
-    from migration_assets.partitions import FIRST_YEAR, LAST_YEAR, MEMBERS
+    from migration_assets.partitions import MEMBERS
     from migration_assets.resources import default_resources
 
     resources = default_resources()
@@ -89,7 +89,7 @@ def main() -> None:
                                    {"ops": {"flow_validation": {"config": {"samples_per_member": args.samples}}}})
         stages["held-out validation and calibration"] = time.perf_counter() - t
         t = time.perf_counter()
-        result = cli.materialize_estimates(DEFINED, resources, instance, FIRST_YEAR, LAST_YEAR,
+        result = cli.materialize_estimates(DEFINED, resources, instance, *cli.source_years(resources),
                                            {"members": members, "samples_per_member": args.samples})
         warnings += [f"{e.asset_key.to_user_string()}:{e.check_name}" for e in result.get_asset_check_evaluations()
                      if not e.passed]

@@ -37,16 +37,26 @@ def _check(result: dg.ExecuteInProcessResult, what: str) -> dg.ExecuteInProcessR
     return result
 
 
+def source_years(resources) -> tuple[int, int]:
+    """First and last year of the source's demography: the years the raw tables land and estimates cover."""
+    years = resources["source"].table("demography")["year"]
+    return int(years.min()), int(years.max())
+
+
 def materialize_inputs(assets, resources, instance, include_truth: bool, log: Callable = print,
                        run_config: dict | None = None):
-    """Raw sources, panel, and the truth (synthetic world) or the anchors' estimates (published data)."""
+    """Raw sources, panel, and the truth (synthetic world) or the anchors' estimates (published data),
+    the yearly tables over every year of the source's demography."""
     from .definitions import RAW_CHECKS
 
+    first, last = source_years(resources)
     groups = ["raw", "panel"] + (["synthetic_truth"] if include_truth else ["reference"])
-    log(f"[1/5] raw sources, quality checks and panel ({', '.join(groups)})")
+    log(f"[1/5] raw sources {first}-{last}, quality checks and panel ({', '.join(groups)})")
     selection = _selection(*groups) | dg.AssetSelection.checks(*RAW_CHECKS)
     return _check(dg.materialize(assets, selection=selection, resources=resources, instance=instance,
-                                 run_config={**INFO_LOGS, **(run_config or {})}, raise_on_error=False),
+                                 run_config={**INFO_LOGS, **(run_config or {})}, raise_on_error=False,
+                                 tags={"dagster/asset_partition_range_start": str(first),
+                                       "dagster/asset_partition_range_end": str(last)}),
                   "raw/panel run")
 
 
@@ -89,7 +99,7 @@ def _member_in_subprocess(member: str, member_config: dict) -> str:
 
 
 def main(argv: list[str] | None = None) -> None:
-    from .partitions import FIRST_YEAR, LAST_YEAR, MEMBERS, N_FOLDS, N_MEMBERS
+    from .partitions import MEMBERS, N_FOLDS, N_MEMBERS
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--epochs", type=int, help="training epochs per member (default: MemberConfig)")
@@ -133,8 +143,9 @@ def main(argv: list[str] | None = None) -> None:
                 materialize_member(ASSETS, resources, instance, m, member_config)
         print("[3/5] held-out validation and interval calibration", flush=True)
         materialize_validation(ASSETS, resources, instance, FLOW_VALIDATION)
-        print(f"[4/5] ensemble estimates {FIRST_YEAR}-{LAST_YEAR} and their invariant checks", flush=True)
-        materialize_estimates(ASSETS, resources, instance, FIRST_YEAR, LAST_YEAR)
+        first, last = source_years(resources)
+        print(f"[4/5] ensemble estimates {first}-{last} and their invariant checks", flush=True)
+        materialize_estimates(ASSETS, resources, instance, first, last)
         if not synthetic:
             print("[5/5] comparison with the anchors' estimates", flush=True)
             materialize_validation(ASSETS, resources, instance, ANCHOR_VALIDATION)

@@ -1,4 +1,4 @@
-"""The one Definitions object of the platform: assets, checks, sensors and resources."""
+"""The one Definitions object of the platform: assets, checks, sensors, schedules, jobs and resources."""
 
 import dagster as dg
 
@@ -6,7 +6,7 @@ from .ensemble.assets import MODEL_ASSETS
 from .ensemble.checks import ESTIMATE_CHECKS
 from .panel.assets import PANEL_ASSETS
 from .resources import default_resources
-from .sensors import SENSORS
+from .sensors import JOBS, SCHEDULES, SENSORS
 from .sources import RAW_ASSETS, RAW_CHECKS
 from .synthetic.assets import TRUTH_ASSETS
 from .validation.assets import VALIDATION_ASSETS
@@ -16,4 +16,5 @@ ASSETS = [*RAW_ASSETS, *PANEL_ASSETS, *MODEL_ASSETS, *TRUTH_ASSETS, *REFERENCE_A
 CHECKS = [*RAW_CHECKS, *ESTIMATE_CHECKS]
 DEFINED = [*ASSETS, *CHECKS]  # what `dg.materialize` needs to run any selection of the graph
 
-defs = dg.Definitions(assets=ASSETS, asset_checks=CHECKS, sensors=SENSORS, resources=default_resources())
+defs = dg.Definitions(assets=ASSETS, asset_checks=CHECKS, sensors=SENSORS, schedules=SCHEDULES, jobs=JOBS,
+                      resources=default_resources())

@@ -2,11 +2,12 @@
 
 import dagster as dg
 
-FIRST_YEAR, LAST_YEAR = 1990, 2023
+FIRST_YEAR = 1990
 
-# One partition per calendar year of estimates, 1990..2023 (end is exclusive).
-YEARS = dg.TimeWindowPartitionsDefinition(start=str(FIRST_YEAR), end=str(LAST_YEAR + 1), fmt="%Y",
-                                          cron_schedule="0 0 1 1 *")
+# One partition per calendar year from 1990 on. A year's partition appears on 1 January of the next
+# year, empty until a release covers it: the raw release sensor lands only the years a source
+# covers, and the automation conditions never wait on a year that no source has reached yet.
+YEARS = dg.TimeWindowPartitionsDefinition(start=str(FIRST_YEAR), fmt="%Y", cron_schedule="0 0 1 1 *")
 # The IO manager compares the slice against timestamps: never cast the year to a string.
 YEAR_EXPR = "make_timestamp(year, 1, 1, 0, 0, 0)"
 
@@ -16,6 +17,17 @@ YEAR_EXPR = "make_timestamp(year, 1, 1, 0, 0, 0)"
 N_FOLDS = 5
 N_MEMBERS = 20
 MEMBERS = dg.StaticPartitionsDefinition([f"m{m:02d}" for m in range(N_MEMBERS)])
+
+
+# Raw tables with one row set per calendar year land in yearly partitions, so a release that adds
+# or revises years rewrites only those years. The others are editions (a country list, migrant
+# stocks every five years, gravity) and land whole.
+YEARLY_RAW = ("demography", "net_migration", "gdp", "union_membership", "conflict", "refugees", "observed_flows")
+
+
+def year_range(keys) -> tuple[int, int]:
+    years = sorted(int(k) for k in keys)
+    return years[0], years[-1]
 
 
 def member_index(key: str) -> int:

@@ -136,15 +136,20 @@ def _atomic_write(path: Path, write) -> None:
 
 
 class ModelStore(dg.ConfigurableResource):
-    """Trained members as files: <root>/<member>/{weights.pt, config.json, history.json}."""
+    """Trained members as files: <root>/<member>/{weights.pt, config.json, history.json} and, for
+    deciding how to update a member, the targets it was trained on (targets/<table>.csv.gz)."""
 
     root: str = DEFAULT_MODEL_DIR
 
     def member_dir(self, member: str) -> Path:
         return Path(self.root) / member
 
-    def save(self, member: str, state_dict: dict, config: dict, history: list[dict]) -> Path:
+    def save(self, member: str, state_dict: dict, config: dict, history: list[dict],
+             targets: dict[str, pd.DataFrame] | None = None) -> Path:
         folder = self.member_dir(member)
+        for name, frame in (targets or {}).items():
+            _atomic_write(folder / "targets" / f"{name}.csv.gz",
+                          lambda p, f=frame: f.to_csv(p, index=False, compression="gzip"))
         _atomic_write(folder / "history.json", lambda p: Path(p).write_text(json.dumps(history, indent=1)))
         _atomic_write(folder / "config.json", lambda p: Path(p).write_text(json.dumps(config, indent=1, sort_keys=True)))
         _atomic_write(folder / "weights.pt", lambda p: torch.save(state_dict, p))
@@ -158,6 +163,17 @@ class ModelStore(dg.ConfigurableResource):
                                     f"for partition {member} first")
         config = json.loads((folder / "config.json").read_text())
         return torch.load(weights, weights_only=True), config
+
+    def previous(self, member: str) -> tuple[dict, dict, dict[str, pd.DataFrame] | None] | None:
+        """(weights, record, targets) of the member's last training, or None if it has none."""
+        try:
+            state, record = self.load(member)
+        except FileNotFoundError:
+            return None
+        folder = self.member_dir(member) / "targets"
+        files = sorted(folder.glob("*.csv.gz")) if folder.exists() else []
+        targets = {f.name.removesuffix(".csv.gz"): pd.read_csv(f) for f in files} or None
+        return state, record, targets
 
 
 # ---------------------------------------------------------------------------------------------
@@ -194,6 +210,9 @@ class SyntheticSource(MigrationSource):
     start_year: int = 1990
     end_year: int = 2023
     seed: int = 0
+    # the world is simulated to end_year, but its releases stop here (0: end_year); raising it is
+    # a new release that adds years, with every earlier year unchanged
+    released_through: int = 0
 
     def config(self) -> WorldConfig:
         return WorldConfig(n_countries=self.n_countries, start_year=self.start_year, end_year=self.end_year,
@@ -205,17 +224,23 @@ class SyntheticSource(MigrationSource):
     def table(self, name: str) -> pd.DataFrame:
         if name not in RAW:
             raise KeyError(f"unknown raw table {name!r}; known: {sorted(RAW)}")
-        return self.world().raw(name)
+        return self._released(self.world().raw(name))
 
     def truth(self, name: str) -> pd.DataFrame:
         if name not in TRUTH:
             raise KeyError(f"unknown truth table {name!r}; known: {sorted(TRUTH)}")
-        return self.world().truth(name)
+        return self._released(self.world().truth(name))
+
+    def _released(self, frame: pd.DataFrame) -> pd.DataFrame:
+        if not self.released_through or "year" not in frame.columns:
+            return frame
+        return frame[frame["year"] <= self.released_through].reset_index(drop=True)
 
     def origin(self, name: str) -> str:
         c = self.config()
-        return (f"synthetic world (seed={c.seed}, {c.n_countries} countries, {c.start_year}-{c.end_year}), "
-                f"table {name}")
+        last = self.released_through or c.end_year
+        return (f"synthetic world (seed={c.seed}, {c.n_countries} countries, {c.start_year}-{c.end_year}, "
+                f"released through {last}), table {name}")
 
 
 def default_source() -> MigrationSource:

@@ -107,14 +107,19 @@ def test_edges_follow_the_recorded_rule():
     assert meta["edges"] == len(frame) and "min_stock" in meta["rule"]
 
 
-def test_corridor_folds_are_fixed_by_seed_and_balanced():
-    flows = pd.DataFrame({"origin": [f"A{i:02d}" for i in range(50)] * 2, "destination": ["ZZZ"] * 100})
+def test_corridor_folds_are_fixed_by_seed_balanced_and_stable_when_corridors_are_added():
+    flows = pd.DataFrame({"origin": [f"A{i:03d}" for i in range(1000)] * 2, "destination": ["ZZZ"] * 2000})
     a = build.corridor_folds(flows, 5, seed=1)
     b = build.corridor_folds(flows, 5, seed=1)
     c = build.corridor_folds(flows, 5, seed=2)
     pd.testing.assert_frame_equal(a, b)
     assert not a["fold"].equals(c["fold"])
-    assert len(a) == 50 and set(a["fold"].value_counts()) == {10}
+    assert len(a) == 1000 and a["fold"].value_counts().between(150, 250).all() and a["fold"].nunique() == 5
+    # a release adding corridors moves no existing corridor to another fold (a warm-started member
+    # must keep never seeing its held-out corridors)
+    more = pd.concat([flows, pd.DataFrame({"origin": ["NEW", "A000"], "destination": ["ZZZ", "YYY"]})])
+    grown = build.corridor_folds(more, 5, seed=1).merge(a, on=["origin", "destination"], suffixes=("", "_before"))
+    assert len(grown) == 1000 and (grown["fold"] == grown["fold_before"]).all()
 
 
 def test_country_year_scales_covariates_and_fills_gaps():

@@ -1,7 +1,9 @@
 """Members and estimates: per-member GRU training, then yearly ensemble estimate tables.
 
 models/member is partitioned by member (seed = member index, held-out corridor fold = member
-index mod n_folds); its weights, config and training curve go to the model store.
+index mod n_folds); its weights, config, training curve and the targets it saw go to the model
+store. A member trained before is warm-started when a release only adds years or revises history
+a little (model/update.py), and retrained from scratch otherwise.
 estimates/* are partitioned by year: one run rolls every member forward (central pass plus
 perturbed passes) and writes the requested years of all four tables.
 """
@@ -13,6 +15,8 @@ import torch
 
 from ..model.ensemble import Ensemble, MemberPasses
 from ..model.tensors import build_inputs, build_targets
+from ..automation import ESTIMATE_YEARS, KEEP_TRAINED
+from ..model import update
 from ..model.train import TrainConfig, evaluate, fit, new_model, simulate
 from ..partitions import MEMBERS, YEAR_EXPR, YEARS, member_index
 from ..resources import ModelStore
@@ -22,11 +26,13 @@ from ..validation.calibration import Calibration
 
 PANEL_INPUTS = ["countries", "country_year", "dyads", "refugees", "initial_stocks", "edges"]
 TARGET_INPUTS = ["stock_targets", "net_migration_targets", "flow_targets"]
+YEARLY_PANEL = {"net_migration_targets", "flow_targets"}  # yearly partitions; a member reads every year
 MODEL_CODE_VERSION = "gru-v2"
 
 
 def _ins(names: list[str]) -> dict[str, dg.AssetIn]:
-    return {n: dg.AssetIn(key=dg.AssetKey(["panel", n])) for n in names}
+    return {n: dg.AssetIn(key=dg.AssetKey(["panel", n]),
+                          partition_mapping=dg.AllPartitionMapping() if n in YEARLY_PANEL else None) for n in names}
 
 
 class MemberConfig(dg.Config):
@@ -38,11 +44,17 @@ class MemberConfig(dg.Config):
     weight_stock: float = TrainConfig.weight_stock
     weight_net: float = TrainConfig.weight_net
     weight_flow: float = TrainConfig.weight_flow
+    finetune_epochs: int = TrainConfig.finetune_epochs
+    finetune_learning_rate: float = TrainConfig.finetune_learning_rate
+    full_retrain_revision: float = TrainConfig.full_retrain_revision
+    warm_start: bool = True  # False: always retrain from scratch
     torch_threads: int = 0  # 0 = torch's default
 
     def train_config(self) -> TrainConfig:
         return TrainConfig(hidden=self.hidden, epochs=self.epochs, learning_rate=self.learning_rate,
-                           weight_stock=self.weight_stock, weight_net=self.weight_net, weight_flow=self.weight_flow)
+                           weight_stock=self.weight_stock, weight_net=self.weight_net, weight_flow=self.weight_flow,
+                           finetune_epochs=self.finetune_epochs, finetune_learning_rate=self.finetune_learning_rate,
+                           full_retrain_revision=self.full_retrain_revision)
 
 
 @dg.asset(
@@ -52,6 +64,7 @@ class MemberConfig(dg.Config):
     ins={**_ins(PANEL_INPUTS), **_ins(TARGET_INPUTS)},
     kinds={"pytorch"},
     code_version=MODEL_CODE_VERSION,
+    automation_condition=KEEP_TRAINED,
 )
 def member(context: dg.AssetExecutionContext, config: MemberConfig, model_store: ModelStore, countries: pd.DataFrame,
            country_year: pd.DataFrame, dyads: pd.DataFrame, refugees: pd.DataFrame, initial_stocks: pd.DataFrame,
@@ -60,7 +73,9 @@ def member(context: dg.AssetExecutionContext, config: MemberConfig, model_store:
     """One trained GRU ensemble member: weights, config and training curve in the model store.
 
     Seed = member index; the member never sees the observed-flow corridors of its own fold, which
-    are its validation set (`heldout_mae_flow` in the curve)."""
+    are its validation set (`heldout_mae_flow` in the curve). A member trained before is warm-started
+    from its weights unless model/update.py says a full retrain is due; metadata `update` says which
+    and why."""
     if config.torch_threads:
         torch.set_num_threads(config.torch_threads)
     m = member_index(context.partition_key)
@@ -70,22 +85,37 @@ def member(context: dg.AssetExecutionContext, config: MemberConfig, model_store:
     fold = m % n_folds
     train, heldout = targets.without_fold(fold), targets.only_fold(fold)
     tc = config.train_config()
+    record = {"member": context.partition_key, "seed": m, "fold": fold, "n_folds": n_folds,
+              "train": dataclasses.asdict(tc), "config_digest": tc.digest(), "model_digest": tc.model_digest(),
+              "sources": train.sources, "countries": inputs.countries, "years": inputs.years,
+              "edges": inputs.n_edges, "code_version": MODEL_CODE_VERSION}
+    frames = {"stock_targets": stock_targets, "net_migration_targets": net_migration_targets,
+              "flow_targets": flow_targets}
+    previous = model_store.previous(context.partition_key) if config.warm_start else None
+    plan = update.plan(previous and previous[1], previous and previous[2], record, frames, tc.full_retrain_revision)
+    if plan.mode == "warm" and (previous[1].get("fold"), previous[1].get("n_folds")) != (fold, n_folds):
+        plan = update.Plan("full", "the member's held-out fold changed", plan.revision, plan.new_years)
+    context.log.info(f"member {context.partition_key}: {'warm start' if plan.mode == 'warm' else 'full training'} "
+                     f"({plan.reason})")
+    epochs = tc.finetune_epochs if plan.mode == "warm" else tc.epochs
 
     def progress(row: dict) -> None:
-        if row["epoch"] % max(tc.epochs // 10, 1) == 0 or row["epoch"] == 1:
-            context.log.info(f"member {context.partition_key} epoch {row['epoch']}/{tc.epochs} loss {row['loss']:.4f}"
+        if row["epoch"] % max(epochs // 10, 1) == 0 or row["epoch"] == 1:
+            context.log.info(f"member {context.partition_key} epoch {row['epoch']}/{epochs} loss {row['loss']:.4f}"
                              + (f" held-out flow MAE {row['heldout_mae_flow']:.0f}" if "heldout_mae_flow" in row else ""))
 
-    model, history = fit(inputs, train, tc, seed=m, validation=heldout, progress=progress)
+    model, history = fit(inputs, train, tc, seed=m, validation=heldout, progress=progress,
+                         warm_start=previous[0] if plan.mode == "warm" else None)
     train_err, heldout_err = evaluate(model, inputs, train), evaluate(model, inputs, heldout)
-    record = {"member": context.partition_key, "seed": m, "fold": fold, "n_folds": n_folds,
-              "train": dataclasses.asdict(tc), "config_digest": tc.digest(), "sources": train.sources,
-              "countries": inputs.countries, "years": inputs.years, "edges": inputs.n_edges,
-              "code_version": MODEL_CODE_VERSION}
-    folder = model_store.save(context.partition_key, model.state_dict(), record, history)
+    record["update"] = {"mode": plan.mode, "reason": plan.reason, "new_years": plan.new_years}
+    folder = model_store.save(context.partition_key, model.state_dict(), record, history, targets=frames)
     return dg.MaterializeResult(metadata={
         "path": dg.MetadataValue.path(str(folder)),
-        "seed": m, "fold": fold, "epochs": tc.epochs, "learning_rate": tc.learning_rate,
+        "update": plan.mode, "update_reason": plan.reason,
+        "history_revision": dg.MetadataValue.json({k: round(v, 6) for k, v in plan.revision.items()}),
+        "new_years": dg.MetadataValue.json(plan.new_years),
+        "seed": m, "fold": fold, "epochs": epochs,
+        "learning_rate": tc.finetune_learning_rate if plan.mode == "warm" else tc.learning_rate,
         "config_digest": tc.digest(), "edges": inputs.n_edges,
         "parameters": sum(p.numel() for p in model.parameters()),
         "final_loss": history[-1]["loss"], "seconds": round(history[-1]["seconds"], 1),
@@ -123,10 +153,12 @@ class EstimateConfig(dg.Config):
 @dg.multi_asset(
     name="ensemble_estimates",
     group_name="estimates",
-    outs={name: table_out("estimates", table, MODEL_CODE_VERSION, {"partition_expr": YEAR_EXPR})
+    outs={name: table_out("estimates", table, MODEL_CODE_VERSION, {"partition_expr": YEAR_EXPR}, ESTIMATE_YEARS)
           for name, table in ESTIMATES.items()},
     ins={**_ins(PANEL_INPUTS), "calibration": dg.AssetIn(key=dg.AssetKey(["validation", "calibration"]))},
-    deps=[dg.AssetDep(dg.AssetKey(["models", "member"]), partition_mapping=dg.AllPartitionMapping())],
+    deps=[dg.AssetDep(dg.AssetKey(["models", "member"]), partition_mapping=dg.AllPartitionMapping()),
+          # an estimate year exists once the demography covers it (the recurrence's births and deaths)
+          dg.AssetKey(["raw", "demography"])],
     partitions_def=YEARS,
     backfill_policy=dg.BackfillPolicy.single_run(),
     pool="duckdb",

@@ -29,6 +29,10 @@ class TrainConfig:
     band: float = 0.01
     yeo_johnson_lambda: float = 0.5
     log_every: int = 10
+    # incremental updates (model/update.py): fine-tuning from stored weights, every year replayed
+    finetune_epochs: int = 25
+    finetune_learning_rate: float = 0.003
+    full_retrain_revision: float = 0.05  # retrain from scratch when earlier targets move more than this
 
     def loss_weights(self) -> LossWeights:
         return LossWeights(stock=self.weight_stock, net=self.weight_net, flow=self.weight_flow,
@@ -36,6 +40,13 @@ class TrainConfig:
 
     def digest(self) -> str:
         return hashlib.sha256(json.dumps(asdict(self), sort_keys=True).encode()).hexdigest()[:12]
+
+    def model_digest(self) -> str:
+        """Digest of the settings that define what a member fits (not how long or how it is updated):
+        weights trained under another model digest are not warm-started."""
+        schedule = {"epochs", "log_every", "finetune_epochs", "finetune_learning_rate", "full_retrain_revision"}
+        fields = {k: v for k, v in asdict(self).items() if k not in schedule}
+        return hashlib.sha256(json.dumps(fields, sort_keys=True).encode()).hexdigest()[:12]
 
 
 def new_model(inputs: ModelInputs, n_sources: int, hidden: int) -> FlowNet:
@@ -68,24 +79,32 @@ def evaluate(model: FlowNet, inputs: ModelInputs, targets: Targets, structure: E
 
 
 def fit(inputs: ModelInputs, train: Targets, config: TrainConfig, seed: int,
-        validation: Targets | None = None, progress: Callable[[dict], None] | None = None
-        ) -> tuple[FlowNet, list[dict]]:
+        validation: Targets | None = None, progress: Callable[[dict], None] | None = None,
+        warm_start: dict | None = None) -> tuple[FlowNet, list[dict]]:
     """Train one member: full-batch backpropagation through all years and all edges.
 
     Every epoch rolls the recurrence from the initial stocks, so training and inference are
     the same computation. Adam uses `config.learning_rate` (method.md §9, bug 1).
+
+    With `warm_start` (a state dict of the same architecture), the member is fine-tuned from those
+    weights for `config.finetune_epochs` at `config.finetune_learning_rate`. Each epoch is still
+    full-batch, so the loss replays every earlier year beside the new ones.
     """
     torch.manual_seed(seed)
     np.random.seed(seed)
     inputs = inputs.to(torch.float32)
     model = new_model(inputs, len(train.sources), config.hidden)
+    epochs, learning_rate = config.epochs, config.learning_rate
+    if warm_start is not None:
+        model.load_state_dict(warm_start)
+        epochs, learning_rate = config.finetune_epochs, config.finetune_learning_rate
     es = EdgeStructure(inputs.edges, inputs.n_countries)
     scales = Scales.of(train, config.yeo_johnson_lambda)
     weights = config.loss_weights()
-    optimiser = torch.optim.Adam(model.parameters(), lr=config.learning_rate)
+    optimiser = torch.optim.Adam(model.parameters(), lr=learning_rate)
     history: list[dict] = []
     start = time.perf_counter()
-    for epoch in range(1, config.epochs + 1):
+    for epoch in range(1, epochs + 1):
         flows, stocks = roll(model, inputs, structure=es)
         pred = predictions(flows, stocks, bilateral(flows, es), net_migration(flows, es), train,
                            inputs.n_countries, model.source_bias)
@@ -95,7 +114,7 @@ def fit(inputs: ModelInputs, train: Targets, config: TrainConfig, seed: int,
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
         optimiser.step()
-        if epoch % config.log_every == 0 or epoch in (1, config.epochs):
+        if epoch % config.log_every == 0 or epoch in (1, epochs):
             row = {"epoch": epoch, "loss": loss.item(), **{f"loss_{k}": v.item() for k, v in terms.items()},
                    "seconds": time.perf_counter() - start}
             if validation is not None and validation.flow_value.numel():

@@ -1,11 +1,19 @@
-"""Panel assets: the harmonized tables the members train on (pure logic in panel/build.py)."""
+"""Panel assets: the harmonized tables the members train on (pure logic in panel/build.py).
+
+The targets that are one row set per year (net migration, observed flows) are yearly partitions,
+rebuilt only for the years a release changes. The others are whole-history tables: covariates are
+standardized and gaps interpolated over all years, January stocks are interpolated between the
+five-yearly stock points, and the edge set spans every year; they are rebuilt (in seconds) when any
+year of an input changes.
+"""
 
 import json
 
 import dagster as dg
 import pandas as pd
 
-from ..partitions import N_FOLDS
+from ..automation import WHOLE_HISTORY, YEARLY
+from ..partitions import N_FOLDS, YEAR_EXPR, YEARS
 from ..schemas import Table
 from ..sources.raw import column_schema
 from . import build
@@ -24,12 +32,14 @@ def _panel(name: str) -> dg.AssetIn:
     return dg.AssetIn(key=_key(name))
 
 
-def _spec(name: str, ins: dict[str, dg.AssetIn]) -> dict:
+def _spec(name: str, ins: dict[str, dg.AssetIn], yearly: bool = False, code_version: str = "1") -> dict:
     table: Table = PANEL[name]
+    partitioning = dict(partitions_def=YEARS, backfill_policy=dg.BackfillPolicy.single_run()) if yearly else {}
     return dict(
-        key=_key(name), ins=ins, group_name="panel", kinds={"pandas", "duckdb"}, code_version="1", pool="duckdb",
-        description=f"{table.description}\n\n{table.markdown()}",
-        metadata={"dagster/column_schema": column_schema(table)},
+        key=_key(name), ins=ins, group_name="panel", kinds={"pandas", "duckdb"}, code_version=code_version,
+        pool="duckdb", description=f"{table.description}\n\n{table.markdown()}",
+        metadata={"dagster/column_schema": column_schema(table), **({"partition_expr": YEAR_EXPR} if yearly else {})},
+        automation_condition=YEARLY if yearly else WHOLE_HISTORY, **partitioning,
     )
 
 
@@ -100,7 +110,7 @@ def stock_targets(config: StockTargetConfig, stocks_january: pd.DataFrame) -> dg
 
 
 @dg.asset(**_spec("net_migration_targets", {"countries": _panel("countries"), "net_migration": _raw("net_migration"),
-                                             "demography": _raw("demography")}))
+                                             "demography": _raw("demography")}, yearly=True))
 def net_migration_targets(countries: pd.DataFrame, net_migration: pd.DataFrame, demography: pd.DataFrame) -> dg.Output:
     frame = build.net_migration_targets(countries, net_migration, demography)
     return _output(frame, {"rows": len(frame)})
@@ -112,7 +122,7 @@ class FoldConfig(dg.Config):
 
 
 @dg.asset(**_spec("flow_targets", {"countries": _panel("countries"), "observed_flows": _raw("observed_flows"),
-                                    "demography": _raw("demography")}))
+                                    "demography": _raw("demography")}, yearly=True, code_version="2"))
 def flow_targets(config: FoldConfig, countries: pd.DataFrame, observed_flows: pd.DataFrame,
                  demography: pd.DataFrame) -> dg.Output:
     settings = build.PanelSettings(n_folds=config.n_folds, fold_seed=config.fold_seed)

@@ -6,6 +6,7 @@ can be inspected in DuckDB and tested without Dagster.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from importlib import resources
 
@@ -370,12 +371,14 @@ def net_migration_targets(countries_: pd.DataFrame, net_migration: pd.DataFrame,
 
 
 def corridor_folds(flows: pd.DataFrame, n_folds: int, seed: int) -> pd.DataFrame:
-    """Assign every observed corridor to one of n_folds folds, fixed by seed."""
+    """Assign every observed corridor to one of n_folds folds by a seeded hash of its two codes.
+
+    A corridor keeps its fold whatever other corridors or years a release adds, so a member that
+    is updated with a new year still never sees the corridors of its own fold."""
     corridors = flows[["origin", "destination"]].drop_duplicates().sort_values(["origin", "destination"])
-    order = np.random.default_rng(seed).permutation(len(corridors))
-    fold = np.empty(len(corridors), dtype=np.int64)
-    fold[order] = np.arange(len(corridors)) % max(n_folds, 1)
-    return corridors.assign(fold=fold)
+    fold = [int(hashlib.sha256(f"{seed}:{o}:{d}".encode()).hexdigest()[:8], 16) % max(n_folds, 1)
+            for o, d in zip(corridors["origin"], corridors["destination"])]
+    return corridors.assign(fold=np.asarray(fold, dtype=np.int64))
 
 
 def flow_targets(countries_: pd.DataFrame, observed_flows: pd.DataFrame, demography: pd.DataFrame,

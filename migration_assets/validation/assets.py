@@ -15,6 +15,7 @@ import dagster as dg
 import numpy as np
 import pandas as pd
 
+from ..automation import AFTER_DEPS
 from .. import countries as country_list
 from ..ensemble.assets import MODEL_CODE_VERSION, PANEL_INPUTS, materialized_members, trained_members
 from ..model.tensors import build_inputs
@@ -36,8 +37,8 @@ def _panel(*names: str) -> dict[str, dg.AssetIn]:
     return {n: dg.AssetIn(key=dg.AssetKey(["panel", n])) for n in names}
 
 
-def _out(name: str) -> dg.AssetOut:
-    return table_out("validation", VALIDATION[name], VALIDATION_CODE_VERSION)
+def _out(name: str, automation_condition: dg.AutomationCondition | None = None) -> dg.AssetOut:
+    return table_out("validation", VALIDATION[name], VALIDATION_CODE_VERSION, automation_condition=automation_condition)
 
 
 def origin_context(country_year: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -73,7 +74,7 @@ class ValidationConfig(dg.Config):
 @dg.multi_asset(
     name="flow_validation",
     group_name="validation",
-    outs={name: _out(name) for name in ["heldout_flows", "calibration", "coverage", "flow_scores"]},
+    outs={name: _out(name, AFTER_DEPS) for name in ["heldout_flows", "calibration", "coverage", "flow_scores"]},
     ins={**_panel(*PANEL_INPUTS), **_panel("flow_targets")},
     deps=[dg.AssetDep(dg.AssetKey(["models", "member"]), partition_mapping=dg.AllPartitionMapping())],
     check_specs=[dg.AssetCheckSpec(COVERAGE_CHECK, asset=dg.AssetKey(["validation", "coverage"]),
