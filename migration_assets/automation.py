@@ -1,41 +1,66 @@
-"""Automation conditions: how a landed release travels downstream, once, in one tick.
+"""Automation conditions: how a landed release travels downstream, each asset once per release.
 
-Each condition reacts to `any_deps_updated()`, which is also true when a dependency *will be*
-requested in the same tick, so a release's whole cascade (panel years, whole-history panel
-tables, members, validation, estimates) is requested together and runs in dependency order;
-none of them runs a second time when its upstream finishes. None of them waits on the empty
-year partition that appears every 1 January (dagster-style.md, pitfalls): yearly assets drop
-`in_latest_time_window()`, and whole-history assets drop `~any_deps_missing()`.
+Every asset downstream of the raw tables waits for the same thing: the content (data version)
+of some input changed since the asset last ran (`PENDING`), and its inputs are *quiet*: none is running, and none is itself
+pending. An asset that depends on the panel through several paths of different lengths (the
+members read yearly targets and the whole-history tables built from them) therefore runs once,
+after the last of them, instead of once per path. Dagster cannot run assets of different
+partitionings in one run, so the cascade takes one tick per layer:
+
+    raw years (sensor) -> panel years and whole-history panel -> edges -> members (already trained)
+    -> validation and calibration -> estimates of every year the demography covers
+
+None of the conditions waits on the empty year partition that appears every 1 January
+(dagster-style.md, pitfalls): yearly assets look only at their own year, whole-history assets do
+not require every year to exist, and member partitions never trained count neither as missing
+nor as pending.
 """
 
 import dagster as dg
 
+from .partitions import YEARLY_PANEL, YEARLY_RAW
+
 AC = dg.AutomationCondition
-MEMBER = dg.AssetKey(["models", "member"])
+MEMBERS = dg.AssetSelection.assets(dg.AssetKey(["models", "member"]))
+YEARLY_INPUTS = dg.AssetSelection.assets(*(dg.AssetKey(["raw", n]) for n in YEARLY_RAW),
+                                         *(dg.AssetKey(["panel", n]) for n in YEARLY_PANEL))
 
-# Yearly panel tables: a year is rebuilt when that year of its raw inputs lands, and only then.
-YEARLY = AC.eager().without(AC.in_latest_time_window()).with_label("yearly: when this year's inputs change")
+# An input counts as changed when its data version changed: raw tables and panel tables version
+# their content, so a table rebuilt with the same rows (the country list after a new WPP year)
+# stops the cascade there.
+CHANGED_INPUT = AC.any_deps_match(AC.data_version_changed()).with_label("an input's content changed")
+PENDING = CHANGED_INPUT.since_last_handled().with_label("an input changed since the last run")
+# Inputs that exist for good (the panel's country list, the edges); yearly inputs may lack the years
+# no release has reached, and member partitions may never have been trained.
+INPUTS_EXIST = ~AC.any_deps_missing().ignore(MEMBERS | YEARLY_INPUTS)
+# An input is about to change when it is running, or pending and able to run (a year whose raw
+# inputs have not arrived, or a member never trained, is pending for ever and is not waited for).
+QUIET_INPUTS = (
+    ~AC.any_deps_match(AC.in_progress())
+    & ~AC.any_deps_match(PENDING & ~AC.any_deps_missing()).allow(YEARLY_INPUTS)
+    & ~AC.any_deps_match(PENDING & INPUTS_EXIST).ignore(YEARLY_INPUTS | MEMBERS)
+    & ~AC.any_deps_match(PENDING & ~AC.missing()).allow(MEMBERS)
+).with_label("no input running or about to change")
+_READY = PENDING & QUIET_INPUTS & ~AC.in_progress()
 
-# Panel tables over the whole history (scaled covariates, interpolated stocks, the edge set):
-# rebuilt when any year of any input changes, without waiting on years no source has reached.
-WHOLE_HISTORY = AC.eager().without(~AC.any_deps_missing()).with_label("whole history: when any input year changes")
+# Yearly panel tables: a year is rebuilt when that year of its raw inputs changes, and only then.
+YEARLY = (_READY & ~AC.any_deps_missing()).with_label("yearly: when this year's inputs change")
+
+# Whole-history panel tables: when any year of any input changes.
+WHOLE_HISTORY = (_READY & INPUTS_EXIST).with_label("whole history: when any input year changes")
 
 # Members: only the members already trained are kept up to date (`migration-run --members N` or the
 # UI chooses the ensemble), when their panel changes or the model's code version does.
 KEEP_TRAINED = (
-    (AC.any_deps_updated() | AC.code_version_changed()).since_last_handled()
-    & ~AC.missing() & ~AC.any_deps_in_progress() & ~AC.in_progress()
+    ((PENDING & QUIET_INPUTS) | AC.code_version_changed().since_last_handled())
+    & ~AC.missing() & ~AC.in_progress() & ~AC.any_deps_in_progress()
 ).with_label("trained members: when the panel or the model code changes")
 
-# Validation of the members: after they change.
-AFTER_DEPS = (
-    AC.any_deps_updated().since_last_handled() & ~AC.any_deps_in_progress() & ~AC.in_progress()
-).with_label("when an input changes")
+# Validation: after the members change, once at least one member exists.
+AFTER_MEMBERS = (_READY & INPUTS_EXIST & AC.any_deps_match(~AC.missing()).allow(MEMBERS)).with_label(
+    "when the members change")
 
-# Yearly estimates: every year the demography covers, when members, calibration or panel change;
-# member partitions never trained do not count as missing.
-ESTIMATE_YEARS = (
-    AC.any_deps_updated().since_last_handled()
-    & ~AC.any_deps_missing().ignore(dg.AssetSelection.assets(MEMBER))
-    & ~AC.any_deps_in_progress() & ~AC.in_progress()
-).with_label("estimate years: when members, calibration or panel change")
+# Yearly estimates: every year the demography covers (raw/demography is an input), after the
+# calibration; member partitions never trained do not count as missing.
+ESTIMATE_YEARS = (_READY & ~AC.any_deps_missing().ignore(MEMBERS)).with_label(
+    "estimate years: when members, calibration or panel change")

@@ -23,11 +23,8 @@ MEMBERS = dg.StaticPartitionsDefinition([f"m{m:02d}" for m in range(N_MEMBERS)])
 # or revises years rewrites only those years. The others are editions (a country list, migrant
 # stocks every five years, gravity) and land whole.
 YEARLY_RAW = ("demography", "net_migration", "gdp", "union_membership", "conflict", "refugees", "observed_flows")
-
-
-def year_range(keys) -> tuple[int, int]:
-    years = sorted(int(k) for k in keys)
-    return years[0], years[-1]
+# Panel targets with one row set per year are yearly partitions too (panel/assets.py).
+YEARLY_PANEL = ("net_migration_targets", "flow_targets")
 
 
 def member_index(key: str) -> int:

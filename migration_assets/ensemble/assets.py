@@ -18,7 +18,7 @@ from ..model.tensors import build_inputs, build_targets
 from ..automation import ESTIMATE_YEARS, KEEP_TRAINED
 from ..model import update
 from ..model.train import TrainConfig, evaluate, fit, new_model, simulate
-from ..partitions import MEMBERS, YEAR_EXPR, YEARS, member_index
+from ..partitions import MEMBERS, YEAR_EXPR, YEARLY_PANEL, YEARS, member_index
 from ..resources import ModelStore
 from ..schemas import ESTIMATES
 from ..sources.raw import table_out
@@ -26,7 +26,6 @@ from ..validation.calibration import Calibration
 
 PANEL_INPUTS = ["countries", "country_year", "dyads", "refugees", "initial_stocks", "edges"]
 TARGET_INPUTS = ["stock_targets", "net_migration_targets", "flow_targets"]
-YEARLY_PANEL = {"net_migration_targets", "flow_targets"}  # yearly partitions; a member reads every year
 MODEL_CODE_VERSION = "gru-v2"
 
 

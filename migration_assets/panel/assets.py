@@ -13,7 +13,8 @@ import dagster as dg
 import pandas as pd
 
 from ..automation import WHOLE_HISTORY, YEARLY
-from ..partitions import N_FOLDS, YEAR_EXPR, YEARS
+from ..partitions import N_FOLDS, YEAR_EXPR, YEARLY_PANEL, YEARS
+from ..resources import frame_digest
 from ..schemas import Table
 from ..sources.raw import column_schema
 from . import build
@@ -44,9 +45,11 @@ def _spec(name: str, ins: dict[str, dg.AssetIn], yearly: bool = False, code_vers
 
 
 def _output(frame: pd.DataFrame, meta: dict | None = None) -> dg.Output:
+    """The table, versioned by its content: a rebuild with the same rows changes nothing downstream."""
     meta = meta or {}
-    return dg.Output(frame, metadata={k: dg.MetadataValue.json(v) if isinstance(v, (dict, list)) else v
-                                      for k, v in meta.items()})
+    return dg.Output(frame, data_version=dg.DataVersion(frame_digest(frame)),
+                     metadata={k: dg.MetadataValue.json(v) if isinstance(v, (dict, list)) else v
+                               for k, v in meta.items()})
 
 
 @dg.asset(**_spec("countries", {"raw_countries": _raw("countries"), "demography": _raw("demography")}))
@@ -110,7 +113,7 @@ def stock_targets(config: StockTargetConfig, stocks_january: pd.DataFrame) -> dg
 
 
 @dg.asset(**_spec("net_migration_targets", {"countries": _panel("countries"), "net_migration": _raw("net_migration"),
-                                             "demography": _raw("demography")}, yearly=True))
+                                             "demography": _raw("demography")}, yearly="net_migration_targets" in YEARLY_PANEL))
 def net_migration_targets(countries: pd.DataFrame, net_migration: pd.DataFrame, demography: pd.DataFrame) -> dg.Output:
     frame = build.net_migration_targets(countries, net_migration, demography)
     return _output(frame, {"rows": len(frame)})
@@ -122,7 +125,8 @@ class FoldConfig(dg.Config):
 
 
 @dg.asset(**_spec("flow_targets", {"countries": _panel("countries"), "observed_flows": _raw("observed_flows"),
-                                    "demography": _raw("demography")}, yearly=True, code_version="2"))
+                                    "demography": _raw("demography")}, yearly="flow_targets" in YEARLY_PANEL,
+                    code_version="2"))
 def flow_targets(config: FoldConfig, countries: pd.DataFrame, observed_flows: pd.DataFrame,
                  demography: pd.DataFrame) -> dg.Output:
     settings = build.PanelSettings(n_folds=config.n_folds, fold_seed=config.fold_seed)

@@ -14,4 +14,5 @@ from . import observed_flows
 
 RAW_CHECKS = [migrant_stocks.matches_un_totals]
 
-RAW_ASSETS = [countries.asset, migrant_stocks.asset, migrant_stock_totals.asset, demography.asset, net_migration.asset, gdp.asset, gravity.asset, union_membership.asset, conflict.asset, refugees.asset, observed_flows.asset]
+# totals before the bilateral stocks: the check matches_un_totals on raw/migrant_stocks reads them
+RAW_ASSETS = [countries.asset, migrant_stock_totals.asset, migrant_stocks.asset, demography.asset, net_migration.asset, gdp.asset, gravity.asset, union_membership.asset, conflict.asset, refugees.asset, observed_flows.asset]

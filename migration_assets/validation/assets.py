@@ -15,7 +15,7 @@ import dagster as dg
 import numpy as np
 import pandas as pd
 
-from ..automation import AFTER_DEPS
+from ..automation import AFTER_MEMBERS
 from .. import countries as country_list
 from ..ensemble.assets import MODEL_CODE_VERSION, PANEL_INPUTS, materialized_members, trained_members
 from ..model.tensors import build_inputs
@@ -74,7 +74,7 @@ class ValidationConfig(dg.Config):
 @dg.multi_asset(
     name="flow_validation",
     group_name="validation",
-    outs={name: _out(name, AFTER_DEPS) for name in ["heldout_flows", "calibration", "coverage", "flow_scores"]},
+    outs={name: _out(name, AFTER_MEMBERS) for name in ["heldout_flows", "calibration", "coverage", "flow_scores"]},
     ins={**_panel(*PANEL_INPUTS), **_panel("flow_targets")},
     deps=[dg.AssetDep(dg.AssetKey(["models", "member"]), partition_mapping=dg.AllPartitionMapping())],
     check_specs=[dg.AssetCheckSpec(COVERAGE_CHECK, asset=dg.AssetKey(["validation", "coverage"]),
