@@ -16,6 +16,7 @@ import duckdb
 import pandas as pd
 import torch
 from dagster._utils.backoff import backoff
+from dagster_duckdb import DuckDBResource
 from dagster_duckdb.io_manager import DuckDbClient, _get_cleanup_statement
 from dagster_duckdb_pandas import DuckDBPandasIOManager, DuckDBPandasTypeHandler
 
@@ -258,6 +259,7 @@ def default_source() -> MigrationSource:
 def default_resources() -> dict[str, Any]:
     return {
         "io_manager": WarehouseIOManager(database=warehouse_path()),
+        "warehouse": DuckDBResource(database=warehouse_path()),  # reads of earlier estimates, never while writing
         "model_store": ModelStore(root=os.environ.get("MIGRATION_MODEL_DIR", DEFAULT_MODEL_DIR)),
         "source": default_source(),
     }

@@ -7,6 +7,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 import pytest
+from dagster_duckdb import DuckDBResource
 
 from migration_assets import cli
 from migration_assets.definitions import DEFINED, defs
@@ -54,7 +55,7 @@ def run(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("pipeline")
     db = str(tmp / "warehouse.duckdb")
     resources = {"io_manager": WarehouseIOManager(database=db), "model_store": ModelStore(root=str(tmp / "models")),
-                 "source": CorruptSource(**WORLD)}
+                 "source": CorruptSource(**WORLD), "warehouse": DuckDBResource(database=db)}
     with dg.DagsterInstance.ephemeral() as instance:
         inputs = cli.materialize_inputs(DEFINED, resources, instance, include_truth=True, log=lambda *_: None)
         members = [cli.materialize_member(DEFINED, resources, instance, m, {"epochs": 15, "hidden": 8})
@@ -98,7 +99,7 @@ def test_every_check_ran_and_passed(run):
     assert len(raw_checks) == 12 and all(e.passed for e in raw_checks)
     invariants = {e.check_name: e for e in run.estimates.get_asset_check_evaluations()}
     assert set(invariants) == {"stocks_nonnegative", "no_self_flows", "net_migration_sums_to_zero",
-                               "recurrence_closes"}
+                               "recurrence_closes", "revisions_within_tolerance"}
     assert all(e.passed for e in invariants.values())
     closes = invariants["recurrence_closes"].metadata
     assert closes["cells_checked"].value > 0 and closes["worst_relative_residual"].value < 1e-6
@@ -225,9 +226,13 @@ def test_bilateral_stocks_must_agree_with_the_un_totals(run):
 
 def test_rematerializing_a_year_replaces_only_that_year(run):
     before = _tables(run.db)["estimates.flows"]
-    dg.materialize(DEFINED, selection=dg.AssetSelection.groups("estimates"), partition_key="1995",
-                   resources=run.resources, instance=run.instance,
-                   run_config={"ops": {"ensemble_estimates": {"config": {"samples_per_member": 3}}}})
+    rerun = dg.materialize(DEFINED, selection=dg.AssetSelection.groups("estimates"), partition_key="1995",
+                           resources=run.resources, instance=run.instance,
+                           run_config={"ops": {"ensemble_estimates": {"config": {"samples_per_member": 3}}}})
+    revised = next(e for e in rerun.get_asset_check_evaluations() if e.check_name == "revisions_within_tolerance")
+    # same members, same inputs: nothing moved
+    assert revised.passed and revised.metadata["compared_years"].value == "1995-1995"
+    assert revised.metadata["largest_global_total_change"].value == 0.0
     after = _tables(run.db)["estimates.flows"]
     assert len(after) == len(before)
     key = ["year", "origin", "destination"]

@@ -7,6 +7,8 @@ import pytest
 from migration_assets import cli
 from migration_assets.countries import canonical_codes
 from migration_assets.definitions import DEFINED
+from dagster_duckdb import DuckDBResource
+
 from migration_assets.resources import ModelStore, WarehouseIOManager
 from migration_assets.sources.published import PublishedSource
 
@@ -16,7 +18,7 @@ def published(bundle, tmp_path_factory):
     tmp = tmp_path_factory.mktemp("published")
     db = str(tmp / "warehouse.duckdb")
     resources = {"io_manager": WarehouseIOManager(database=db), "model_store": ModelStore(root=str(tmp / "models")),
-                 "source": PublishedSource(root=str(bundle))}
+                 "source": PublishedSource(root=str(bundle)), "warehouse": DuckDBResource(database=db)}
     edges = {"native_destinations": 40, "foreign_destinations": 5}
     with dg.DagsterInstance.ephemeral() as instance:
         result = cli.materialize_inputs(DEFINED, resources, instance, include_truth=False, log=lambda *_: None,

@@ -13,6 +13,8 @@ import dagster as dg
 import pandas as pd
 import torch
 
+from dagster_duckdb import DuckDBResource
+
 from ..model.ensemble import Ensemble, MemberPasses
 from ..model.tensors import build_inputs, build_targets
 from ..automation import ESTIMATE_YEARS, KEEP_TRAINED
@@ -23,6 +25,7 @@ from ..resources import ModelStore
 from ..schemas import ESTIMATES
 from ..sources.raw import table_out
 from ..validation.calibration import Calibration
+from . import revisions
 
 PANEL_INPUTS = ["countries", "country_year", "dyads", "refugees", "initial_stocks", "edges"]
 TARGET_INPUTS = ["stock_targets", "net_migration_targets", "flow_targets"]
@@ -147,6 +150,41 @@ class EstimateConfig(dg.Config):
     members: list[str] = []  # member partitions to pool; empty = every member materialized so far
     samples_per_member: int = 8  # perturbed passes per member, besides its central pass
     initial_stock_noise: float = 0.10  # log-normal sigma of the initial foreign-born stock perturbation
+    # how far a rerun may move the flows of years already published (check revisions_within_tolerance)
+    revision_global_total: float = revisions.Tolerance.global_total
+    revision_outside_interval: float = revisions.Tolerance.outside_interval
+
+
+REVISION_CHECK = "revisions_within_tolerance"
+
+
+def published_flows(warehouse: DuckDBResource, years: list[int]) -> pd.DataFrame:
+    """The estimates.flows rows of `years` as the warehouse holds them before this run rewrites them."""
+    with warehouse.get_connection() as con:
+        exists = con.execute("select 1 from information_schema.tables where table_schema = 'estimates' "
+                             "and table_name = 'flows'").fetchone()
+        if not exists:
+            return pd.DataFrame(columns=["year", "origin", "destination", "mean", "p05", "p95"])
+        return con.execute("select year, origin, destination, mean, p05, p95 from estimates.flows "
+                           "where year between ? and ?", [min(years), max(years)]).df()
+
+
+def revision_check(earlier: pd.DataFrame, now: pd.DataFrame, tolerance: revisions.Tolerance) -> dg.AssetCheckResult:
+    key = dg.AssetKey(["estimates", "flows"])
+    if earlier.empty:
+        return dg.AssetCheckResult(check_name=REVISION_CHECK, asset_key=key, passed=True,
+                                   metadata={"compared_years": "none: no earlier estimates of these years"})
+    r = revisions.compare(earlier, now)
+    worst = max((abs(v) for v in r.global_change.values()), default=0.0)
+    return dg.AssetCheckResult(
+        check_name=REVISION_CHECK, asset_key=key, passed=r.passed(tolerance), severity=dg.AssetCheckSeverity.WARN,
+        metadata={"compared_years": f"{r.years[0]}-{r.years[-1]}" if r.years else "none",
+                  "largest_global_total_change": worst, "tolerance_global_total": tolerance.global_total,
+                  "flow_volume_outside_earlier_interval": r.outside_share,
+                  "tolerance_outside_interval": tolerance.outside_interval,
+                  "global_total_change_by_year": dg.MetadataValue.json({y: round(v, 5) for y, v in r.global_change.items()}),
+                  "largest_revisions_by_corridor": dg.MetadataValue.md(
+                      r.corridors.round(1).to_markdown(index=False) if len(r.corridors) else "none")})
 
 
 @dg.multi_asset(
@@ -161,16 +199,22 @@ class EstimateConfig(dg.Config):
     partitions_def=YEARS,
     backfill_policy=dg.BackfillPolicy.single_run(),
     pool="duckdb",
+    check_specs=[dg.AssetCheckSpec(REVISION_CHECK, asset=dg.AssetKey(["estimates", "flows"]),
+                                   description="rewritten years moved within the tolerance: each year's global flow "
+                                               "total by at most 10 %, and at most 10 % of the flow volume outside "
+                                               "the earlier p05-p95 (warning otherwise); lists the largest revisions "
+                                               "by corridor")],
 )
 def ensemble_estimates(context: dg.AssetExecutionContext, config: EstimateConfig, model_store: ModelStore,
-                       countries: pd.DataFrame, country_year: pd.DataFrame, dyads: pd.DataFrame,
+                       warehouse: DuckDBResource, countries: pd.DataFrame, country_year: pd.DataFrame, dyads: pd.DataFrame,
                        refugees: pd.DataFrame, initial_stocks: pd.DataFrame, edges: pd.DataFrame,
                        calibration: pd.DataFrame):
     """Roll every member forward and summarise the pooled passes for the requested years.
 
     The p05/p50/p95 of estimates.flows are the calibrated quantiles of validation/calibration
     (split-conformal on held-out corridors) when it holds a calibration; the other tables keep
-    the quantiles of the pooled passes."""
+    the quantiles of the pooled passes. Years already in the warehouse are compared with what they
+    held before (check `revisions_within_tolerance`)."""
     inputs = build_inputs(countries, country_year, dyads, refugees, initial_stocks, edges)
     years = [int(k) for k in context.partition_keys]
     outside = sorted(set(years) - set(inputs.years))
@@ -197,6 +241,8 @@ def ensemble_estimates(context: dg.AssetExecutionContext, config: EstimateConfig
         quantiles = Calibration.from_frame(calibration).apply(tables["flows"]["mean"].to_numpy())
         tables["flows"] = tables["flows"].assign(**{q: quantiles[q] for q in ("p05", "p50", "p95")})
     totals = tables["flows"].groupby("year")["mean"].sum()
+    yield revision_check(published_flows(warehouse, years), tables["flows"],
+                         revisions.Tolerance(config.revision_global_total, config.revision_outside_interval))
     for name, frame in tables.items():
         yield dg.Output(frame, output_name=name, metadata={
             "members": dg.MetadataValue.json(used), "passes_per_member": 1 + config.samples_per_member,

@@ -1,0 +1,55 @@
+"""How far a new release moves the published flow estimates of earlier years (no Dagster).
+
+Compared on the years both estimates cover:
+- per year, the change of the global flow total, relative to the earlier total;
+- the share of the earlier flow volume whose new mean falls outside the earlier calibrated
+  90 % interval (p05-p95), i.e. revisions larger than the stated uncertainty;
+- per corridor, the largest absolute revisions summed over those years, for review.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+
+KEY = ["year", "origin", "destination"]
+
+
+@dataclass(frozen=True)
+class Tolerance:
+    global_total: float = 0.10  # a year's global flow total may move by at most 10 %
+    outside_interval: float = 0.10  # at most 10 % of the earlier flow volume may leave its p05-p95
+
+
+@dataclass(frozen=True)
+class Revisions:
+    years: list[int]
+    global_change: dict[int, float]  # year -> (new total - old total) / old total
+    outside_share: float
+    corridors: pd.DataFrame  # origin, destination, earlier, now, revision, relative (largest first)
+
+    def passed(self, tolerance: Tolerance) -> bool:
+        worst = max((abs(v) for v in self.global_change.values()), default=0.0)
+        return worst <= tolerance.global_total and self.outside_share <= tolerance.outside_interval
+
+
+def compare(earlier: pd.DataFrame, now: pd.DataFrame, top: int = 10) -> Revisions:
+    """`earlier`, `now`: estimates.flows rows (year, origin, destination, mean, p05, p95)."""
+    both = earlier[KEY + ["mean", "p05", "p95"]].merge(now[KEY + ["mean"]], on=KEY, how="outer",
+                                                        suffixes=("_earlier", "_now"))
+    years = sorted(set(earlier["year"]) & set(now["year"]))
+    both = both[both["year"].isin(years)].fillna({"mean_earlier": 0.0, "mean_now": 0.0})
+    totals = both.groupby("year")[["mean_earlier", "mean_now"]].sum()
+    change = {int(y): float((r.mean_now - r.mean_earlier) / r.mean_earlier) if r.mean_earlier > 0 else 0.0
+              for y, r in totals.iterrows()}
+    outside = (both["mean_now"] < both["p05"].fillna(0.0)) | (both["mean_now"] > both["p95"].fillna(0.0))
+    volume = float(both["mean_earlier"].sum())
+    share = float(both.loc[outside, "mean_earlier"].sum() / volume) if volume > 0 else 0.0
+    both["revision"] = both["mean_now"] - both["mean_earlier"]
+    corridors = both.groupby(["origin", "destination"]).agg(
+        earlier=("mean_earlier", "sum"), now=("mean_now", "sum"),
+        revision=("revision", lambda r: r.abs().sum())).reset_index()
+    corridors["relative"] = corridors["revision"] / corridors["earlier"].clip(lower=1.0)
+    corridors = corridors.sort_values("revision", ascending=False).head(top).reset_index(drop=True)
+    return Revisions(years=[int(y) for y in years], global_change=change, outside_share=share, corridors=corridors)
