@@ -64,3 +64,61 @@ AFTER_MEMBERS = (_READY & INPUTS_EXIST & AC.any_deps_match(~AC.missing()).allow(
 # calibration; member partitions never trained do not count as missing.
 ESTIMATE_YEARS = (_READY & ~AC.any_deps_missing().ignore(MEMBERS)).with_label(
     "estimate years: when members, calibration or panel change")
+
+
+# ---------------------------------------------------------------------------------------------
+# The daemon's work, in process: for `migration-update`, tests and benchmarks.
+
+def _run_config(graph, keys, ops: dict) -> dict:
+    names = {graph.get(k).assets_def.node_def.name for k in keys}
+    return {"ops": {name: cfg for name, cfg in ops.items() if name in names}}
+
+
+def materialize_requested(graph, assets, instance, resources, requested: dict, ops: dict,
+                          tags: dict | None = None) -> list[tuple[str, str | None]]:
+    """Materialize what one tick requested ({key: partition keys}), asset by asset in dependency
+    order, as the automation sensor's backfill would; the outputs of a multi-asset run together."""
+    order = {k: i for i, k in enumerate(graph.toposorted_asset_keys)}
+    nodes: dict[int, tuple] = {}
+    for key in requested:
+        node = graph.get(key).assets_def
+        nodes.setdefault(id(node), (node, []))[1].append(key)
+    done = []
+    for _, keys in sorted(nodes.values(), key=lambda n: min(order[k] for k in n[1])):
+        parts = sorted(requested[keys[0]], key=str)
+        pdef = graph.get(keys[0]).partitions_def
+        config = _run_config(graph, keys, ops)
+        if pdef is None:
+            runs = [{}]
+        elif isinstance(pdef, dg.TimeWindowPartitionsDefinition):
+            runs = [{"tags": {"dagster/asset_partition_range_start": parts[0],
+                              "dagster/asset_partition_range_end": parts[-1]}}]
+        else:
+            runs = [{"partition_key": p} for p in parts]
+        for run in runs:
+            result = dg.materialize(assets, selection=keys, resources=resources, instance=instance,
+                                    run_config=config, raise_on_error=False,
+                                    tags={**(tags or {}), **run.pop("tags", {})}, **run)
+            if not result.success:
+                raise RuntimeError(f"automation run of {[k.to_user_string() for k in keys]} {parts} failed")
+        done += [(k.to_user_string(), p) for k in keys for p in parts]
+    return done
+
+
+def run_until_quiet(defs: dg.Definitions, assets, instance, resources, cursor, ops: dict | None = None,
+                    max_ticks: int = 12, log=lambda *_: None) -> tuple[object, list[tuple[str, str | None]]]:
+    """Evaluate the automation conditions tick by tick and materialize what each tick requests,
+    until a tick requests nothing. Returns the cursor and every (asset, partition) materialized."""
+    graph = defs.resolve_asset_graph()
+    done = []
+    for tick in range(max_ticks):
+        result = dg.evaluate_automation_conditions(defs=defs, instance=instance, cursor=cursor)
+        cursor = result.cursor
+        requested = {r.key: [p for p in result.get_requested_partitions(r.key)]
+                     for r in result.results if r.true_subset.size and isinstance(r.key, dg.AssetKey)}
+        if not requested:
+            return cursor, done
+        log(f"tick {tick}: " + ", ".join(f"{k.to_user_string()}" + (f" [{len(v)}]" if v != [None] else "")
+                                         for k, v in requested.items()))
+        done += materialize_requested(graph, assets, instance, resources, requested, ops or {})
+    raise RuntimeError(f"automation still requesting runs after {max_ticks} ticks")

@@ -152,7 +152,7 @@ class EstimateConfig(dg.Config):
     initial_stock_noise: float = 0.10  # log-normal sigma of the initial foreign-born stock perturbation
     # how far a rerun may move the flows of years already published (check revisions_within_tolerance)
     revision_global_total: float = revisions.Tolerance.global_total
-    revision_outside_interval: float = revisions.Tolerance.outside_interval
+    revision_beyond_half_interval: float = revisions.Tolerance.beyond_half_interval
 
 
 REVISION_CHECK = "revisions_within_tolerance"
@@ -180,8 +180,9 @@ def revision_check(earlier: pd.DataFrame, now: pd.DataFrame, tolerance: revision
         check_name=REVISION_CHECK, asset_key=key, passed=r.passed(tolerance), severity=dg.AssetCheckSeverity.WARN,
         metadata={"compared_years": f"{r.years[0]}-{r.years[-1]}" if r.years else "none",
                   "largest_global_total_change": worst, "tolerance_global_total": tolerance.global_total,
-                  "flow_volume_outside_earlier_interval": r.outside_share,
-                  "tolerance_outside_interval": tolerance.outside_interval,
+                  "flow_volume_revised_beyond_half_interval": r.beyond_share,
+                  "mean_relative_revision": r.mean_relative,
+                  "tolerance_beyond_half_interval": tolerance.beyond_half_interval,
                   "global_total_change_by_year": dg.MetadataValue.json({y: round(v, 5) for y, v in r.global_change.items()}),
                   "largest_revisions_by_corridor": dg.MetadataValue.md(
                       r.corridors.round(1).to_markdown(index=False) if len(r.corridors) else "none")})
@@ -201,9 +202,9 @@ def revision_check(earlier: pd.DataFrame, now: pd.DataFrame, tolerance: revision
     pool="duckdb",
     check_specs=[dg.AssetCheckSpec(REVISION_CHECK, asset=dg.AssetKey(["estimates", "flows"]),
                                    description="rewritten years moved within the tolerance: each year's global flow "
-                                               "total by at most 10 %, and at most 10 % of the flow volume outside "
-                                               "the earlier p05-p95 (warning otherwise); lists the largest revisions "
-                                               "by corridor")],
+                                               "total by at most 10 %, and at most 10 % of the flow volume by more "
+                                               "than half its earlier p05-p95 width (warning otherwise); lists the "
+                                               "largest revisions by corridor")],
 )
 def ensemble_estimates(context: dg.AssetExecutionContext, config: EstimateConfig, model_store: ModelStore,
                        warehouse: DuckDBResource, countries: pd.DataFrame, country_year: pd.DataFrame, dyads: pd.DataFrame,
@@ -242,7 +243,7 @@ def ensemble_estimates(context: dg.AssetExecutionContext, config: EstimateConfig
         tables["flows"] = tables["flows"].assign(**{q: quantiles[q] for q in ("p05", "p50", "p95")})
     totals = tables["flows"].groupby("year")["mean"].sum()
     yield revision_check(published_flows(warehouse, years), tables["flows"],
-                         revisions.Tolerance(config.revision_global_total, config.revision_outside_interval))
+                         revisions.Tolerance(config.revision_global_total, config.revision_beyond_half_interval))
     for name, frame in tables.items():
         yield dg.Output(frame, output_name=name, metadata={
             "members": dg.MetadataValue.json(used), "passes_per_member": 1 + config.samples_per_member,

@@ -2,8 +2,10 @@
 
 Compared on the years both estimates cover:
 - per year, the change of the global flow total, relative to the earlier total;
-- the share of the earlier flow volume whose new mean falls outside the earlier calibrated
-  90 % interval (p05-p95), i.e. revisions larger than the stated uncertainty;
+- the share of the earlier flow volume whose mean moved by more than half the width of its
+  earlier 90 % interval (p05-p95), i.e. revisions larger than the uncertainty stated then (the
+  interval's position is not used: calibrated intervals need not contain the mean);
+- the flow-weighted mean relative revision;
 - per corridor, the largest absolute revisions summed over those years, for review.
 """
 
@@ -19,19 +21,20 @@ KEY = ["year", "origin", "destination"]
 @dataclass(frozen=True)
 class Tolerance:
     global_total: float = 0.10  # a year's global flow total may move by at most 10 %
-    outside_interval: float = 0.10  # at most 10 % of the earlier flow volume may leave its p05-p95
+    beyond_half_interval: float = 0.10  # at most 10 % of the earlier volume may move by more than its half-interval
 
 
 @dataclass(frozen=True)
 class Revisions:
     years: list[int]
     global_change: dict[int, float]  # year -> (new total - old total) / old total
-    outside_share: float
+    beyond_share: float  # share of the earlier volume revised by more than half its p05-p95 width
+    mean_relative: float  # flow-weighted mean of |new - old| / old
     corridors: pd.DataFrame  # origin, destination, earlier, now, revision, relative (largest first)
 
     def passed(self, tolerance: Tolerance) -> bool:
         worst = max((abs(v) for v in self.global_change.values()), default=0.0)
-        return worst <= tolerance.global_total and self.outside_share <= tolerance.outside_interval
+        return worst <= tolerance.global_total and self.beyond_share <= tolerance.beyond_half_interval
 
 
 def compare(earlier: pd.DataFrame, now: pd.DataFrame, top: int = 10) -> Revisions:
@@ -43,13 +46,16 @@ def compare(earlier: pd.DataFrame, now: pd.DataFrame, top: int = 10) -> Revision
     totals = both.groupby("year")[["mean_earlier", "mean_now"]].sum()
     change = {int(y): float((r.mean_now - r.mean_earlier) / r.mean_earlier) if r.mean_earlier > 0 else 0.0
               for y, r in totals.iterrows()}
-    outside = (both["mean_now"] < both["p05"].fillna(0.0)) | (both["mean_now"] > both["p95"].fillna(0.0))
-    volume = float(both["mean_earlier"].sum())
-    share = float(both.loc[outside, "mean_earlier"].sum() / volume) if volume > 0 else 0.0
     both["revision"] = both["mean_now"] - both["mean_earlier"]
+    half_width = (both["p95"] - both["p05"]).fillna(0.0) / 2
+    beyond = both["revision"].abs() > half_width
+    volume = float(both["mean_earlier"].sum())
+    share = float(both.loc[beyond, "mean_earlier"].sum() / volume) if volume > 0 else 0.0
+    mean_relative = float(both["revision"].abs().sum() / volume) if volume > 0 else 0.0
     corridors = both.groupby(["origin", "destination"]).agg(
         earlier=("mean_earlier", "sum"), now=("mean_now", "sum"),
         revision=("revision", lambda r: r.abs().sum())).reset_index()
     corridors["relative"] = corridors["revision"] / corridors["earlier"].clip(lower=1.0)
     corridors = corridors.sort_values("revision", ascending=False).head(top).reset_index(drop=True)
-    return Revisions(years=[int(y) for y in years], global_change=change, outside_share=share, corridors=corridors)
+    return Revisions(years=[int(y) for y in years], global_change=change, beyond_share=share,
+                     mean_relative=mean_relative, corridors=corridors)
