@@ -13,7 +13,10 @@ partitionings in one run, so the cascade takes one tick per layer:
 None of the conditions waits on the empty year partition that appears every 1 January
 (dagster-style.md, pitfalls): yearly assets look only at their own year, whole-history assets do
 not require every year to exist, and member partitions never trained count neither as missing
-nor as pending.
+nor as pending. Nor do they wait on checks: a raw table that fails a critical expectation of its
+blocking `gx_suite` raises and is not materialized, so nothing downstream sees a change, while
+`all_deps_blocking_checks_passed()` would stall for ever on the yearly raw tables, whose check
+results from single-run ranges carry no partition (dagster-style.md, pitfalls).
 """
 
 import dagster as dg

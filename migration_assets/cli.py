@@ -89,6 +89,16 @@ FLOW_VALIDATION = [["validation", n] for n in ("heldout_flows", "calibration", "
 ANCHOR_VALIDATION = [["validation", "anchor_scores"]]
 
 
+def _enter_project() -> None:
+    """Resolve the path variables against where the user stands, then enter DAGSTER_HOME (this
+    project by default), whose dagster.yaml keeps the instance's storage paths relative to it."""
+    for var in ("MIGRATION_WAREHOUSE", "MIGRATION_MODEL_DIR", "MIGRATION_RAW_DIR"):
+        if os.environ.get(var):
+            os.environ[var] = str(Path(os.environ[var]).resolve())
+    os.environ.setdefault("DAGSTER_HOME", str(PROJECT))
+    os.chdir(os.environ["DAGSTER_HOME"])
+
+
 def _member_in_subprocess(member: str, member_config: dict) -> str:
     from .definitions import DEFINED as ASSETS
     from .resources import default_resources
@@ -115,11 +125,7 @@ def main(argv: list[str] | None = None) -> None:
     if not 1 <= args.members <= N_MEMBERS:
         parser.error(f"--members must be between 1 and {N_MEMBERS} (the partitions of models/member)")
 
-    for var in ("MIGRATION_WAREHOUSE", "MIGRATION_MODEL_DIR"):  # relative to where the user stands
-        if os.environ.get(var):
-            os.environ[var] = str(Path(os.environ[var]).resolve())
-    os.environ.setdefault("DAGSTER_HOME", str(PROJECT))
-    os.chdir(os.environ["DAGSTER_HOME"])  # dagster.yaml's storage paths are relative to it
+    _enter_project()
     from .definitions import DEFINED as ASSETS
     from .resources import SyntheticSource, default_resources, warehouse_path
 
@@ -151,6 +157,45 @@ def main(argv: list[str] | None = None) -> None:
             materialize_validation(ASSETS, resources, instance, ANCHOR_VALIDATION)
     print(f"\nDone in {time.perf_counter() - start:.0f} s. Warehouse: {Path(warehouse_path()).resolve()}")
     print_example(warehouse_path())
+
+
+def update_main(argv: list[str] | None = None) -> None:
+    """`migration-update`: bring the warehouse up to date with the source, incrementally, in process.
+
+    Does what `dagster dev` does with its sensors: lands the raw tables and years whose content
+    changed (raw_release_sensor), then evaluates the automation conditions tick by tick and runs
+    what each tick requests (the new panel years, the whole-history panel tables whose content
+    changed, the members already trained, warm-started, their validation and the estimates),
+    until nothing is left to do. Members are never trained here for the first time: run
+    `migration-run` once first."""
+    parser = argparse.ArgumentParser(description=update_main.__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.parse_args(argv)
+    _enter_project()
+    from .automation import run_until_quiet
+    from .definitions import DEFINED as ASSETS
+    from .definitions import defs
+    from .resources import default_resources, warehouse_path
+    from .sensors import release_requests
+
+    resources = default_resources()
+    start = time.perf_counter()
+    with dg.DagsterInstance.get() as instance:
+        cursor = dg.evaluate_automation_conditions(defs=defs, instance=instance).cursor
+        requests = release_requests(instance, resources["source"])
+        print(f"[1/2] {len(requests)} raw table release(s) to land", flush=True)
+        for request in requests:
+            years = request.tags.get("dagster/asset_partition_range_start")
+            print(f"      {request.asset_selection[0].to_user_string()}"
+                  + (f" {years}-{request.tags['dagster/asset_partition_range_end']}" if years else ""), flush=True)
+            _check(dg.materialize(ASSETS, selection=request.asset_selection, resources=resources, instance=instance,
+                                  tags=request.tags, run_config=INFO_LOGS, raise_on_error=False),
+                   f"landing {request.asset_selection[0].to_user_string()}")
+        print("[2/2] automation: what the landed releases change downstream", flush=True)
+        _, done = run_until_quiet(defs, ASSETS, instance, resources, cursor,
+                                  log=lambda line: print(f"      {line}", flush=True))
+    print(f"\nDone in {time.perf_counter() - start:.0f} s: {len(done)} asset partitions rebuilt. "
+          f"Warehouse: {Path(warehouse_path()).resolve()}")
 
 
 def print_example(path: str) -> None:

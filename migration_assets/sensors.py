@@ -154,13 +154,13 @@ def reissued_downloads(root: Path, version=None) -> list:
     from . import fetch
 
     version = version or fetch.remote_version
-    state = fetch.read_state(root)
+    downloaded = fetch.read_state(root)["files"]
     due = []
     for entry in fetch.load_catalog():
         if entry.sha256 or entry.manual or not (root / entry.path).exists():
             continue
         try:
-            changed = fetch.remote_changed(state.get(entry.path, {}), version(entry.url))
+            changed = fetch.remote_changed(downloaded.get(entry.path, {}), version(entry.url))
         except OSError:
             continue  # unreachable today: the next tick asks again
         if changed is not False:

@@ -190,3 +190,28 @@ def test_revisions_compare_years_both_estimates_cover_and_rank_corridors():
     assert r.beyond_share == pytest.approx(100 / 1100)
     assert list(r.corridors["origin"]) == ["A", "B"] and r.corridors["revision"].iloc[0] == 100.0
     assert not r.passed(revisions.Tolerance()) and r.passed(revisions.Tolerance(global_total=0.2))
+
+
+def test_the_release_calendar_downloads_again_only_files_whose_publisher_version_changed(tmp_path):
+    import json
+
+    from migration_assets import fetch
+    from migration_assets.sensors import reissued_downloads
+
+    reissued = [e for e in fetch.load_catalog() if not e.sha256 and not e.manual]
+    kept, changed, unknown, offline = (e.path for e in reissued[:4])
+    for path in (kept, changed, unknown, offline):
+        (tmp_path / path).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / path).write_text("x")
+    files = {p: {"etag": '"v1"'} for p in (kept, changed, offline)}
+    (tmp_path / fetch.STATE_FILE).write_text(json.dumps({"version": 1, "files": files}))
+    servers = {e.url: e.path for e in reissued}
+
+    def version(url):
+        path = servers[url]
+        if path == offline:
+            raise OSError("unreachable")
+        return {"etag": '"v2"' if path == changed else '"v1"'}
+
+    due = {e.path for e in reissued_downloads(tmp_path, version)}
+    assert due == {changed, unknown}  # a file never recorded is fetched again; an unreachable server waits

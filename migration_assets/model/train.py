@@ -42,9 +42,9 @@ class TrainConfig:
         return hashlib.sha256(json.dumps(asdict(self), sort_keys=True).encode()).hexdigest()[:12]
 
     def model_digest(self) -> str:
-        """Digest of the settings that define what a member fits (not how long or how it is updated):
-        weights trained under another model digest are not warm-started."""
-        schedule = {"epochs", "log_every", "finetune_epochs", "finetune_learning_rate", "full_retrain_revision"}
+        """Digest of the settings of a full training (not of how a member is updated): weights trained
+        under other settings (another hidden size, loss weight or epoch count) are not warm-started."""
+        schedule = {"log_every", "finetune_epochs", "finetune_learning_rate", "full_retrain_revision"}
         fields = {k: v for k, v in asdict(self).items() if k not in schedule}
         return hashlib.sha256(json.dumps(fields, sort_keys=True).encode()).hexdigest()[:12]
 
