@@ -30,6 +30,7 @@ from dagster_duckdb import DuckDBResource
 from migration_assets import cli
 from migration_assets.automation import run_until_quiet
 from migration_assets.definitions import DEFINED, defs
+from migration_assets.model.train import TrainConfig
 from migration_assets.partitions import MEMBERS
 from migration_assets.resources import ModelStore, SyntheticSource, WarehouseIOManager
 from migration_assets.sensors import release_requests
@@ -100,11 +101,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--members", type=int, default=5)
     parser.add_argument("--epochs", type=int, default=150)
+    parser.add_argument("--finetune-epochs", type=int, help="epochs of a warm start (default: MemberConfig's)")
     parser.add_argument("--verbose", action="store_true", help="print each automation tick")
     args = parser.parse_args()
     torch.set_num_threads(2)
     members = MEMBERS.get_partition_keys()[: args.members]
-    ops = {"models__member": {"config": {"epochs": args.epochs}}}
+    member = {"epochs": args.epochs, **({"finetune_epochs": args.finetune_epochs} if args.finetune_epochs else {})}
+    ops = {"models__member": {"config": member}}
     log = print if args.verbose else (lambda *_: None)
     scratch = Path(tempfile.mkdtemp(prefix="incremental-"))
     incremental, full = scratch / "incremental", scratch / "full"
@@ -128,8 +131,9 @@ def main() -> None:
         retrain, _ = build(full, instance, NEW_YEAR, members, ops, log)
         retrain_members = member_seconds(instance, members)
 
-    print(f"\nIncremental update on the synthetic world: {len(members)} members x {args.epochs} epochs, "
-          f"release 1990-{FIRST_RELEASE}, then {NEW_YEAR}")
+    finetune = args.finetune_epochs or TrainConfig.finetune_epochs
+    print(f"\nIncremental update on the synthetic world: {len(members)} members x {args.epochs} epochs "
+          f"(warm start: {finetune}), release 1990-{FIRST_RELEASE}, then {NEW_YEAR}")
     print(f"landed by the release sensor: {', '.join(landed)}")
     ran = pd.Series([k for k, _ in done]).value_counts()
     print("rebuilt by automation: " + ", ".join(f"{k} x{n}" for k, n in ran.sort_index().items()))

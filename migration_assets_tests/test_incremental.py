@@ -9,6 +9,7 @@ from types import SimpleNamespace
 
 import dagster as dg
 import duckdb
+import numpy as np
 import pandas as pd
 import pytest
 import torch
@@ -18,15 +19,17 @@ from migration_assets import cli
 from migration_assets.automation import run_until_quiet
 from migration_assets.definitions import DEFINED, defs
 from migration_assets.model import update
+from migration_assets.model.loss import predictions
+from migration_assets.model.network import EdgeStructure, bilateral, net_migration, roll
 from migration_assets.model.tensors import build_inputs, build_targets
-from migration_assets.model.train import TrainConfig, evaluate, fit, new_model
+from migration_assets.model.train import TrainConfig, fit, new_model
 from migration_assets.partitions import YEARLY_PANEL, YEARLY_RAW, member_index
 from migration_assets.resources import ModelStore, SyntheticSource, WarehouseIOManager
 from migration_assets.sensors import release_requests
 
 WORLD = {"n_countries": 8, "end_year": 2023, "seed": 3}
 MEMBERS = ["m00", "m01"]
-TRAIN = {"epochs": 80, "hidden": 8}
+TRAIN = {"epochs": 150, "hidden": 8}
 OPS = {"models__member": {"config": TRAIN},
        "flow_validation": {"config": {"samples_per_member": 2, "min_cells_per_bin": 5, "min_cells_per_stratum": 5}},
        "ensemble_estimates": {"config": {"samples_per_member": 2}}}
@@ -122,6 +125,17 @@ def test_nothing_ran_twice_and_nothing_is_left_to_do(updated):
     assert ("estimates/flows", "2024") not in updated.materialized
 
 
+def heldout_log_errors(model, inputs, heldout) -> np.ndarray:
+    """|log1p(predicted) - log1p(reported)| on the observed flows of a member's held-out corridors."""
+    structure = EdgeStructure(inputs.edges, inputs.n_countries)
+    x = inputs.to(torch.float32)
+    with torch.no_grad():
+        flows, stocks = roll(model, x, structure=structure)
+        pred = predictions(flows, stocks, bilateral(flows, structure), net_migration(flows, structure), heldout,
+                           inputs.n_countries, model.source_bias)["flow"]
+    return (torch.log1p(pred.clamp_min(0)) - torch.log1p(heldout.flow_value)).abs().numpy()
+
+
 def test_members_were_warm_started_and_match_a_full_retrain_on_held_out_corridors(updated):
     frames = panel(updated.db)
     inputs = build_inputs(frames["countries"], frames["country_year"], frames["dyads"], frames["refugees"],
@@ -130,6 +144,8 @@ def test_members_were_warm_started_and_match_a_full_retrain_on_held_out_corridor
                             frames["net_migration_targets"], frames["flow_targets"])
     assert inputs.years[-1] == 2023
     store = updated.resources["model_store"]
+    torch.set_num_threads(1)
+    warm_errors, full_errors = [], []
     for key in MEMBERS:
         meta = updated.members[key]
         assert meta["update"].value == "warm" and meta["new_years"].value == [2023]
@@ -139,10 +155,13 @@ def test_members_were_warm_started_and_match_a_full_retrain_on_held_out_corridor
         state, record = store.load(key)
         warm = new_model(inputs, len(record["sources"]), record["train"]["hidden"])
         warm.load_state_dict(state)
-        torch.set_num_threads(1)
         full, _ = fit(inputs, train, TrainConfig(**TRAIN), seed=m)
-        warm_mae, full_mae = evaluate(warm, inputs, heldout)["mae_flow"], evaluate(full, inputs, heldout)["mae_flow"]
-        assert warm_mae <= 1.15 * full_mae, (key, warm_mae, full_mae)
+        warm_errors.append(heldout_log_errors(warm, inputs, heldout))
+        full_errors.append(heldout_log_errors(full, inputs, heldout))
+    # pooled over the members' held-out cells, as the validation pools folds: a warm start after
+    # 15 epochs is within 0.1 (about 10 %) of a full 150-epoch retrain in mean absolute log error
+    warm_error, full_error = np.concatenate(warm_errors).mean(), np.concatenate(full_errors).mean()
+    assert warm_error <= full_error + 0.1, (warm_error, full_error)
 
 
 def test_revisions_of_earlier_years_are_checked_and_listed_by_corridor(updated):

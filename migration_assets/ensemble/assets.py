@@ -94,9 +94,8 @@ def member(context: dg.AssetExecutionContext, config: MemberConfig, model_store:
     frames = {"stock_targets": stock_targets, "net_migration_targets": net_migration_targets,
               "flow_targets": flow_targets}
     previous = model_store.previous(context.partition_key) if config.warm_start else None
-    plan = update.plan(previous and previous[1], previous and previous[2], record, frames, tc.full_retrain_revision)
-    if plan.mode == "warm" and (previous[1].get("fold"), previous[1].get("n_folds")) != (fold, n_folds):
-        plan = update.Plan("full", "the member's held-out fold changed", plan.revision, plan.new_years)
+    weights, before, seen = previous or (None, None, None)
+    plan = update.plan(before, seen, record, frames, tc.full_retrain_revision)
     context.log.info(f"member {context.partition_key}: {'warm start' if plan.mode == 'warm' else 'full training'} "
                      f"({plan.reason})")
     epochs = tc.finetune_epochs if plan.mode == "warm" else tc.epochs
@@ -107,7 +106,7 @@ def member(context: dg.AssetExecutionContext, config: MemberConfig, model_store:
                              + (f" held-out flow MAE {row['heldout_mae_flow']:.0f}" if "heldout_mae_flow" in row else ""))
 
     model, history = fit(inputs, train, tc, seed=m, validation=heldout, progress=progress,
-                         warm_start=previous[0] if plan.mode == "warm" else None)
+                         warm_start=weights if plan.mode == "warm" else None)
     train_err, heldout_err = evaluate(model, inputs, train), evaluate(model, inputs, heldout)
     record["update"] = {"mode": plan.mode, "reason": plan.reason, "new_years": plan.new_years}
     folder = model_store.save(context.partition_key, model.state_dict(), record, history, targets=frames)
@@ -185,7 +184,8 @@ def revision_check(earlier: pd.DataFrame, now: pd.DataFrame, tolerance: revision
                   "tolerance_beyond_half_interval": tolerance.beyond_half_interval,
                   "global_total_change_by_year": dg.MetadataValue.json({y: round(v, 5) for y, v in r.global_change.items()}),
                   "largest_revisions_by_corridor": dg.MetadataValue.md(
-                      r.corridors.round(1).to_markdown(index=False) if len(r.corridors) else "none")})
+                      r.corridors.round({"earlier": 0, "now": 0, "revision": 0, "relative": 3}).to_markdown(
+                          index=False) if len(r.corridors) else "none")})
 
 
 @dg.multi_asset(

@@ -30,7 +30,7 @@ class TrainConfig:
     yeo_johnson_lambda: float = 0.5
     log_every: int = 10
     # incremental updates (model/update.py): fine-tuning from stored weights, every year replayed
-    finetune_epochs: int = 25
+    finetune_epochs: int = 15  # 10 % of a full training: as accurate on the synthetic world (benchmarks/incremental.py)
     finetune_learning_rate: float = 0.003
     full_retrain_revision: float = 0.05  # retrain from scratch when earlier targets move more than this
 

@@ -5,7 +5,7 @@ training and the current ones. A member is warm-started (fine-tuned from its wei
 year replayed in each full-batch epoch) when only new years arrived or history moved little; it is
 retrained from scratch when
 - it has never been trained, or its weights do not fit (another code version, model settings,
-  country list or set of flow sources), or
+  country list, set of flow sources or held-out fold), or
 - the targets of the years it was trained on were revised by more than `threshold`: for any kind
   of target (stock changes, net migration, flows), Σ|new − old| / Σ|old| over those years.
 """
@@ -45,13 +45,15 @@ def revision(old: pd.DataFrame, new: pd.DataFrame, name: str, years: set[int]) -
 
 def plan(previous: dict | None, previous_targets: dict[str, pd.DataFrame] | None, current: dict,
          targets: dict[str, pd.DataFrame], threshold: float) -> Plan:
-    """`previous`/`current`: training records with code_version, model_digest, countries, sources, years."""
+    """`previous`/`current`: training records with code_version, model_digest, countries, sources, fold,
+    n_folds and years."""
     years = list(current["years"])
     if previous is None or previous_targets is None:
         return Plan("full", "no earlier training of this member", {}, years)
     for field, what in [("code_version", "the model's code version"), ("model_digest", "the model settings"),
-                        ("countries", "the country list"), ("sources", "the set of flow sources")]:
-        if previous.get(field) != current[field]:
+                        ("countries", "the country list"), ("sources", "the set of flow sources"),
+                        ("fold", "the member's held-out fold"), ("n_folds", "the number of folds")]:
+        if previous.get(field) != current.get(field):
             return Plan("full", f"{what} changed", {}, years)
     seen = set(previous["years"])
     new_years = [y for y in years if y not in seen]
