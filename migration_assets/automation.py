@@ -119,9 +119,19 @@ def run_until_quiet(defs: dg.Definitions, assets, instance, resources, cursor, o
         cursor = result.cursor
         requested = {r.key: [p for p in result.get_requested_partitions(r.key)]
                      for r in result.results if r.true_subset.size and isinstance(r.key, dg.AssetKey)}
-        if not requested:
+        checks = [r.key for r in result.results if r.true_subset.size and isinstance(r.key, dg.AssetCheckKey)]
+        if not requested and not checks:
             return cursor, done
-        log(f"tick {tick}: " + ", ".join(f"{k.to_user_string()}" + (f" [{len(v)}]" if v != [None] else "")
-                                         for k, v in requested.items()))
+        log(f"tick {tick}: " + ", ".join([f"{k.to_user_string()}" + (f" [{len(v)}]" if v != [None] else "")
+                                          for k, v in requested.items()] + [k.to_user_string() for k in checks]))
         done += materialize_requested(graph, assets, instance, resources, requested, ops or {})
+        if checks:
+            result = dg.materialize(assets, selection=dg.AssetSelection.checks(*checks), resources=resources,
+                                    instance=instance, raise_on_error=False)
+            if not result.success:
+                raise RuntimeError(f"automation run of the checks {[k.to_user_string() for k in checks]} failed")
+            failed = [e for e in result.get_asset_check_evaluations()
+                      if not e.passed and e.severity == dg.AssetCheckSeverity.ERROR]
+            if failed:
+                raise RuntimeError(f"checks failed: {[f'{e.asset_key.to_user_string()}:{e.check_name}' for e in failed]}")
     raise RuntimeError(f"automation still requesting runs after {max_ticks} ticks")

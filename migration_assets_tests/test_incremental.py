@@ -92,11 +92,14 @@ def updated(tmp_path_factory):
         members = {m: instance.fetch_materializations(
             dg.AssetRecordsFilter(dg.AssetKey(["models", "member"]), asset_partitions=[m]), limit=1
         ).records[0].asset_materialization.metadata for m in MEMBERS}
+        recurrence = instance.get_latest_asset_check_evaluation_record(
+            dg.AssetCheckKey(dg.AssetKey(["estimates", "flows_by_birth"]), "recurrence_closes"))
         revision = instance.get_latest_asset_check_evaluation_record(
             dg.AssetCheckKey(dg.AssetKey(["estimates", "flows"]), "revisions_within_tolerance")).evaluation
         yield SimpleNamespace(db=db, bootstrap=bootstrap, landed=landed, done=done, before=before,
                               materialized=materialized, after_update_requests=after_update_requests,
-                              final_tick=final_tick, members=members, revision=revision, resources=second)
+                              final_tick=final_tick, members=members, revision=revision,
+                              recurrence=recurrence, mark=mark, resources=second)
 
 
 def test_a_new_year_lands_only_that_year_of_the_yearly_tables(updated):
@@ -134,6 +137,10 @@ def heldout_log_errors(model, inputs, heldout) -> np.ndarray:
         pred = predictions(flows, stocks, bilateral(flows, structure), net_migration(flows, structure), heldout,
                            inputs.n_countries, model.source_bias)["flow"]
     return (torch.log1p(pred.clamp_min(0)) - torch.log1p(heldout.flow_value)).abs().numpy()
+
+
+def test_the_invariant_checks_ran_again_on_the_rewritten_estimates(updated):
+    assert updated.recurrence.create_timestamp > updated.mark and updated.recurrence.evaluation.passed
 
 
 def test_members_were_warm_started_and_match_a_full_retrain_on_held_out_corridors(updated):

@@ -18,10 +18,17 @@ RELATIVE_TOLERANCE = 1e-6
 COUNTRY_YEAR = dg.AssetKey(["panel", "country_year"])
 
 
+# under `dagster dev`, the checks run again once the estimates they read were rewritten
+AFTER_ESTIMATES = (
+    dg.AutomationCondition.any_deps_updated().allow(dg.AssetSelection.assets(*KEYS.values())).since_last_handled()
+    & ~dg.AutomationCondition.any_deps_in_progress()).with_label("after the estimates change")
+
+
 def _spec(name: str, table: str, description: str) -> dg.AssetCheckSpec:
     # every check reads all four tables (and the panel's demography)
     return dg.AssetCheckSpec(name, asset=KEYS[table], description=description,
-                             additional_deps=[COUNTRY_YEAR, *(k for t, k in KEYS.items() if t != table)])
+                             additional_deps=[COUNTRY_YEAR, *(k for t, k in KEYS.items() if t != table)],
+                             automation_condition=AFTER_ESTIMATES)
 
 
 def recurrence_residuals(stocks: pd.DataFrame, flows_by_birth: pd.DataFrame, country_year: pd.DataFrame
