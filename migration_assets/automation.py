@@ -1,8 +1,8 @@
 """Automation conditions: how a landed release travels downstream, each asset once per release.
 
 Every asset downstream of the raw tables waits for the same thing: the content (data version)
-of some input changed since the asset last ran (`PENDING`), and its inputs are *quiet*: none is running, and none is itself
-pending. An asset that depends on the panel through several paths of different lengths (the
+of some input changed since the asset last ran (`PENDING`), and its inputs are *quiet*: none is
+running, and none is itself pending. An asset that depends on the panel through several paths of different lengths (the
 members read yearly targets and the whole-history tables built from them) therefore runs once,
 after the last of them, instead of once per path. Dagster cannot run assets of different
 partitionings in one run, so the cascade takes one tick per layer:
@@ -133,5 +133,6 @@ def run_until_quiet(defs: dg.Definitions, assets, instance, resources, cursor, o
             failed = [e for e in result.get_asset_check_evaluations()
                       if not e.passed and e.severity == dg.AssetCheckSeverity.ERROR]
             if failed:
-                raise RuntimeError(f"checks failed: {[f'{e.asset_key.to_user_string()}:{e.check_name}' for e in failed]}")
+                names = [f"{e.asset_key.to_user_string()}:{e.check_name}" for e in failed]
+                raise RuntimeError(f"checks failed: {names}")
     raise RuntimeError(f"automation still requesting runs after {max_ticks} ticks")
