@@ -5,8 +5,9 @@ the synthetic world's settings) and compares content hashes with what the wareho
 - an edition table (countries, migrant stocks, gravity) is compared whole, with the data version
   of its latest materialization;
 - a yearly table is compared year by year, with the `year_hashes` its materializations record,
-  over the years the source covers (and every year of the demography, so a year without rows
-  lands empty). Each run of changed years is requested as one partition range.
+  over the years the source covers, every year of the demography and every year landed before
+  (a year without rows lands empty, so a year the source withdrew leaves no stale rows). Each run
+  of changed years is requested as one partition range.
 Run keys carry the content hash, so one release never runs twice. A table whose files no longer
 parse gets one run (keyed by the error) so that its asset reports the problem.
 
@@ -110,9 +111,11 @@ def release_requests(instance: dg.DagsterInstance, source: MigrationSource, curr
             requests.append(dg.RunRequest(run_key=f"{key.to_user_string()}:{frame}", asset_selection=[key],
                                           partition_key=last, tags={RELEASE_TAG: frame}))
             continue
-        years = sorted(y for y in panel_years | {int(y) for y in frame["year"].unique()} if str(y) in keys)
-        wanted = year_hashes(frame, years)
         landed = landed_year_hashes(instance, key)
+        # a landed year the source no longer has is landed again, empty, so no stale rows remain
+        source_years = panel_years | {int(y) for y in frame["year"].unique()} | {int(y) for y in landed}
+        years = sorted(y for y in source_years if str(y) in keys)
+        wanted = year_hashes(frame, years)
         changed = [y for y in years if landed.get(str(y)) != wanted[str(y)]]
         for first, last in year_runs(changed):
             digest = hashlib.sha256("".join(wanted[str(y)] for y in range(first, last + 1)).encode()).hexdigest()[:16]

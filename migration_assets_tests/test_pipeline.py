@@ -258,6 +258,10 @@ def test_release_sensor_requests_only_the_tables_whose_content_changed(run):
     (year,) = evaluate(CorruptSource(**WORLD, corruption="odd_life_expectancy")).run_requests
     assert year.asset_selection == [dg.AssetKey(["raw", "demography"])]
     assert (year.tags[RANGE_START], year.tags[RANGE_END]) == ("1990", "1990")
+    # a year withdrawn from the source is landed again, empty
+    withdrawn = evaluate(CorruptSource(**WORLD, released_through=1999)).run_requests
+    yearly = [r for r in withdrawn if RANGE_START in r.tags]
+    assert yearly and all((r.tags[RANGE_START], r.tags[RANGE_END]) == ("2000", "2000") for r in yearly)
     # another world is a new release of every table
     other = evaluate(CorruptSource(**{**WORLD, "seed": 2})).run_requests
     assert {r.asset_selection[0] for r in other} == set(RAW_KEYS)
