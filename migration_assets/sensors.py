@@ -15,10 +15,10 @@ parse gets one run (keyed by the error) so that its asset reports the problem.
 automation conditions: panel partitions of the changed years, the whole-history panel tables,
 the members already trained (warm-started), their validation and the estimates.
 
-`release_calendar` is the schedule for publishers' calendars: on the days UN DESA and the World
-Bank usually publish it re-downloads the catalog files that a publisher re-issues under the same
-address (no pinned SHA-256), keeping each one only if its content changed; the sensor then sees
-the new content.
+`release_calendar` is the schedule for publishers' calendars: weekly in the months UN DESA, the
+World Bank and UCDP usually publish, it re-downloads the catalog files that a publisher re-issues
+under the same address (no pinned SHA-256) whose server version (ETag, Last-Modified or size)
+changed since they were downloaded; the sensor then sees the new content.
 """
 
 import hashlib
@@ -38,22 +38,12 @@ RELEASE_TAG = "migration/release"
 RANGE_START, RANGE_END = "dagster/asset_partition_range_start", "dagster/asset_partition_range_end"
 
 
-def _unreadable(err: Exception) -> str:
-    return "unreadable-" + hashlib.sha256(f"{type(err).__name__}: {err}".encode()).hexdigest()[:12]
-
-
 def read_table(source: MigrationSource, name: str) -> pd.DataFrame | str:
     """A raw table as its asset would land it, or 'unreadable-<hash of the error>'."""
     try:
         return RAW[name].conform(source.table(name))
     except Exception as err:  # noqa: BLE001 - any reader error: the asset run will report it in full
-        return _unreadable(err)
-
-
-def content_digest(source: MigrationSource, name: str) -> str:
-    """Content hash of a raw table as its asset would land it (an edition's data version)."""
-    frame = read_table(source, name)
-    return frame if isinstance(frame, str) else frame_digest(frame)
+        return "unreadable-" + hashlib.sha256(f"{type(err).__name__}: {err}".encode()).hexdigest()[:12]
 
 
 def landed_version(instance: dg.DagsterInstance, key: dg.AssetKey) -> str | None:
