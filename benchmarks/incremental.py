@@ -33,7 +33,7 @@ from migration_assets.definitions import DEFINED, defs
 from migration_assets.model.train import TrainConfig
 from migration_assets.partitions import MEMBERS
 from migration_assets.resources import ModelStore, SyntheticSource, WarehouseIOManager
-from migration_assets.sensors import release_requests
+from migration_assets.sensors import land_releases
 from migration_assets.synthetic.scoring import heldout_corridors, score
 from synthetic_recovery import out_of_fold
 
@@ -46,23 +46,12 @@ def resources(folder: Path, last: int) -> dict:
             "model_store": ModelStore(root=str(folder / "models")), "source": SyntheticSource(released_through=last)}
 
 
-def land(instance, res) -> list[str]:
-    landed = []
-    for request in release_requests(instance, res["source"]):
-        assert dg.materialize(DEFINED, selection=request.asset_selection, resources=res, instance=instance,
-                              tags=request.tags).success
-        landed.append(f"{request.asset_selection[0].to_user_string()} "
-                      f"{request.tags.get('dagster/asset_partition_range_start', '')}"
-                      f"-{request.tags.get('dagster/asset_partition_range_end', '')}".rstrip("- "))
-    return landed
-
-
 def build(folder: Path, instance, last: int, members: list[str], ops: dict, log) -> tuple[float, object]:
     """Land a release and build everything from scratch; returns the seconds it took and the cursor."""
     res = resources(folder, last)
     start = time.perf_counter()
     cursor = dg.evaluate_automation_conditions(defs=defs, instance=instance).cursor
-    land(instance, res)
+    land_releases(DEFINED, instance, res)
     cursor, _ = run_until_quiet(defs, DEFINED, instance, res, cursor, ops, log=log)
     for m in members:
         cli.materialize_member(DEFINED, res, instance, m, ops["models__member"]["config"])
@@ -118,7 +107,7 @@ def main() -> None:
         first, cursor = build(incremental, instance, FIRST_RELEASE, members, ops, log)
         res = resources(incremental, NEW_YEAR)
         start = time.perf_counter()
-        landed = land(instance, res)
+        landed = land_releases(DEFINED, instance, res)
         cursor, done = run_until_quiet(defs, DEFINED, instance, res, cursor, ops, log=log)
         update = time.perf_counter() - start
         update_members = member_seconds(instance, members)
@@ -134,7 +123,7 @@ def main() -> None:
     finetune = args.finetune_epochs or TrainConfig.finetune_epochs
     print(f"\nIncremental update on the synthetic world: {len(members)} members x {args.epochs} epochs "
           f"(warm start: {finetune}), release 1990-{FIRST_RELEASE}, then {NEW_YEAR}")
-    print(f"landed by the release sensor: {', '.join(landed)}")
+    print("landed by the release sensor: " + ", ".join(f"{t} {a}-{b}" if a else t for t, a, b in landed))
     ran = pd.Series([k for k, _ in done]).value_counts()
     print("rebuilt by automation: " + ", ".join(f"{k} x{n}" for k, n in ran.sort_index().items()))
     print(f"members: {', '.join(f'{m} {mode}' for m, mode in modes.items())}")

@@ -176,25 +176,20 @@ def update_main(argv: list[str] | None = None) -> None:
     from .definitions import DEFINED as ASSETS
     from .definitions import defs
     from .resources import default_resources, warehouse_path
-    from .sensors import release_requests
+    from .sensors import land_releases
 
     resources = default_resources()
     start = time.perf_counter()
     with dg.DagsterInstance.get() as instance:
         cursor = dg.evaluate_automation_conditions(defs=defs, instance=instance).cursor
-        requests = release_requests(instance, resources["source"])
-        print(f"[1/2] {len(requests)} raw table release(s) to land", flush=True)
-        for request in requests:
-            years = request.tags.get("dagster/asset_partition_range_start")
-            print(f"      {request.asset_selection[0].to_user_string()}"
-                  + (f" {years}-{request.tags['dagster/asset_partition_range_end']}" if years else ""), flush=True)
-            _check(dg.materialize(ASSETS, selection=request.asset_selection, resources=resources, instance=instance,
-                                  tags=request.tags, run_config=INFO_LOGS, raise_on_error=False),
-                   f"landing {request.asset_selection[0].to_user_string()}")
+        print("[1/2] raw tables and years whose source content changed", flush=True)
+        landed = land_releases(ASSETS, instance, resources, INFO_LOGS,
+                               log=lambda line: print(f"      {line}", flush=True))
         print("[2/2] automation: what the landed releases change downstream", flush=True)
         _, done = run_until_quiet(defs, ASSETS, instance, resources, cursor,
                                   log=lambda line: print(f"      {line}", flush=True))
-    print(f"\nDone in {time.perf_counter() - start:.0f} s: {len(done)} asset partitions rebuilt. "
+    print(f"\nDone in {time.perf_counter() - start:.0f} s: {len(landed)} raw run(s), {len(done)} asset partitions "
+          "rebuilt. "
           f"Warehouse: {Path(warehouse_path()).resolve()}")
 
 

@@ -115,6 +115,23 @@ def release_requests(instance: dg.DagsterInstance, source: MigrationSource, curr
     return requests
 
 
+def land_releases(assets, instance: dg.DagsterInstance, resources: dict, run_config: dict | None = None,
+                  log=lambda *_: None) -> list[tuple[str, str | None, str | None]]:
+    """Run, in process, what `raw_release_sensor` would request: (table, first year, last year) per
+    run (years None for an edition). Stops at the first run that fails."""
+    landed = []
+    for request in release_requests(instance, resources["source"]):
+        table = request.asset_selection[0].to_user_string()
+        first, last = request.tags.get(RANGE_START), request.tags.get(RANGE_END)
+        log(f"{table} {first}-{last}" if first else table)
+        result = dg.materialize(assets, selection=request.asset_selection, resources=resources, instance=instance,
+                                tags=request.tags, run_config=run_config, raise_on_error=False)
+        if not result.success:
+            raise RuntimeError(f"landing {table}{f' {first}-{last}' if first else ''} failed; see the log above")
+        landed.append((table, first, last))
+    return landed
+
+
 @dg.sensor(
     asset_selection=dg.AssetSelection.assets(*RAW_KEYS),
     minimum_interval_seconds=6 * 3600,

@@ -25,7 +25,7 @@ from migration_assets.model.tensors import build_inputs, build_targets
 from migration_assets.model.train import TrainConfig, fit, new_model
 from migration_assets.partitions import YEARLY_PANEL, YEARLY_RAW, member_index
 from migration_assets.resources import ModelStore, SyntheticSource, WarehouseIOManager
-from migration_assets.sensors import release_requests
+from migration_assets.sensors import land_releases, release_requests
 
 WORLD = {"n_countries": 8, "end_year": 2023, "seed": 3}
 MEMBERS = ["m00", "m01"]
@@ -33,19 +33,6 @@ TRAIN = {"epochs": 150, "hidden": 8}
 OPS = {"models__member": {"config": TRAIN},
        "flow_validation": {"config": {"samples_per_member": 2, "min_cells_per_bin": 5, "min_cells_per_stratum": 5}},
        "ensemble_estimates": {"config": {"samples_per_member": 2}}}
-
-
-def land(instance, resources) -> list[tuple[str, str, str]]:
-    """What the raw release sensor requests, run: (table, first year, last year) per run."""
-    landed = []
-    for request in release_requests(instance, resources["source"]):
-        result = dg.materialize(DEFINED, selection=request.asset_selection, resources=resources, instance=instance,
-                                tags=request.tags)
-        assert result.success
-        landed.append((request.asset_selection[0].to_user_string(),
-                       request.tags.get("dagster/asset_partition_range_start"),
-                       request.tags.get("dagster/asset_partition_range_end")))
-    return landed
 
 
 def panel(db: str) -> dict[str, pd.DataFrame]:
@@ -68,7 +55,7 @@ def updated(tmp_path_factory):
     with dg.DagsterInstance.ephemeral() as instance:
         cursor = dg.evaluate_automation_conditions(defs=defs, instance=instance).cursor
         first = resources(2022)
-        land(instance, first)
+        land_releases(DEFINED, instance, first)
         cursor, bootstrap = run_until_quiet(defs, DEFINED, instance, first, cursor, OPS)
         for m in MEMBERS:  # the user chooses the ensemble; automation keeps it up to date
             cli.materialize_member(DEFINED, first, instance, m, TRAIN)
@@ -78,7 +65,7 @@ def updated(tmp_path_factory):
         mark = instance.get_run_records()[0].create_timestamp.timestamp()
 
         second = resources(2023)
-        landed = land(instance, second)
+        landed = land_releases(DEFINED, instance, second)
         cursor, done = run_until_quiet(defs, DEFINED, instance, second, cursor, OPS)
         after_update_requests = release_requests(instance, second["source"])
         final_tick = dg.evaluate_automation_conditions(defs=defs, instance=instance, cursor=cursor)

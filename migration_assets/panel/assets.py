@@ -33,8 +33,9 @@ def _panel(name: str) -> dg.AssetIn:
     return dg.AssetIn(key=_key(name))
 
 
-def _spec(name: str, ins: dict[str, dg.AssetIn], yearly: bool = False, code_version: str = "1") -> dict:
+def _spec(name: str, ins: dict[str, dg.AssetIn], code_version: str = "1") -> dict:
     table: Table = PANEL[name]
+    yearly = name in YEARLY_PANEL
     partitioning = dict(partitions_def=YEARS, backfill_policy=dg.BackfillPolicy.single_run()) if yearly else {}
     return dict(
         key=_key(name), ins=ins, group_name="panel", kinds={"pandas", "duckdb"}, code_version=code_version,
@@ -113,7 +114,7 @@ def stock_targets(config: StockTargetConfig, stocks_january: pd.DataFrame) -> dg
 
 
 @dg.asset(**_spec("net_migration_targets", {"countries": _panel("countries"), "net_migration": _raw("net_migration"),
-                                             "demography": _raw("demography")}, yearly="net_migration_targets" in YEARLY_PANEL))
+                                             "demography": _raw("demography")}))
 def net_migration_targets(countries: pd.DataFrame, net_migration: pd.DataFrame, demography: pd.DataFrame) -> dg.Output:
     frame = build.net_migration_targets(countries, net_migration, demography)
     return _output(frame, {"rows": len(frame)})
@@ -125,8 +126,7 @@ class FoldConfig(dg.Config):
 
 
 @dg.asset(**_spec("flow_targets", {"countries": _panel("countries"), "observed_flows": _raw("observed_flows"),
-                                    "demography": _raw("demography")}, yearly="flow_targets" in YEARLY_PANEL,
-                    code_version="2"))
+                                    "demography": _raw("demography")}, code_version="2"))
 def flow_targets(config: FoldConfig, countries: pd.DataFrame, observed_flows: pd.DataFrame,
                  demography: pd.DataFrame) -> dg.Output:
     settings = build.PanelSettings(n_folds=config.n_folds, fold_seed=config.fold_seed)
