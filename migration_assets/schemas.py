@@ -212,6 +212,36 @@ RAW: dict[str, Table] = {
             ),
             ("year", "origin", "destination", "source"),
         ),
+        Table(
+            "meta_flows",
+            "Migration flows measured from Facebook users' residence changes (Meta; Chi et al., PNAS 2025), "
+            "pairs with at least 50 migrants in the calendar year.",
+            (
+                YEAR,
+                _c("origin", "VARCHAR", "ISO3 country of residence before the move"),
+                _c("destination", "VARCHAR", "ISO3 country of residence for most of the following 12 months"),
+                _c("flow", "DOUBLE", "persons who moved from origin to destination during the calendar year"),
+                _c("source", "VARCHAR", "always meta_facebook"),
+            ),
+            ("year", "origin", "destination", "source"),
+        ),
+        Table(
+            "imfsc_flows",
+            "Flows to and from 45 reporting countries (UN DESA, International Migration Flows to and from "
+            "Selected Countries, 2015 Revision), by the reporter's criterion and side.",
+            (
+                YEAR,
+                _c("origin", "VARCHAR", "ISO3 reporter (emigrants) or the immigrants' country of previous residence "
+                                       "(by residence), citizenship (by citizenship) or birth (by place of birth)"),
+                _c("destination", "VARCHAR", "ISO3 reporter (immigrants) or the emigrants' country of next residence "
+                                            "(by residence) or citizenship (by citizenship)"),
+                _c("flow", "DOUBLE", "persons who moved from origin to destination during the calendar year"),
+                _c("source", "VARCHAR", "imfsc_<criterion>_<type>[_<coverage>]: criterion residence, citizenship "
+                                       "or birth; type immigrants or emigrants; coverage foreigners or citizens "
+                                       "where the reporter gives no figure for both"),
+            ),
+            ("year", "origin", "destination", "source"),
+        ),
     ]
 }
 

@@ -31,11 +31,13 @@ def bundle() -> Path:
 def panel_frames(world: SyntheticWorld, settings: build.PanelSettings = build.PanelSettings()) -> dict[str, pd.DataFrame]:
     """The panel tables of a world, built with the same functions as the panel assets."""
     raw = {name: world.raw(name) for name in ["countries", "migrant_stocks", "demography", "net_migration", "gdp",
-                                               "gravity", "union_membership", "conflict", "refugees", "observed_flows"]}
+                                               "gravity", "union_membership", "conflict", "refugees", "observed_flows",
+                                               "meta_flows", "imfsc_flows"]}
     demo = raw["demography"]
     c = build.countries(raw["countries"], demo)
     jan, _ = build.stocks_january(c, raw["migrant_stocks"], raw["refugees"], demo)
-    flows, _ = build.flow_targets(c, raw["observed_flows"], demo, settings)
+    reported = pd.concat([raw[n] for n in ["observed_flows", "meta_flows", "imfsc_flows"]], ignore_index=True)
+    flows, _ = build.flow_targets(c, reported, demo, settings)
     cy = build.country_year(c, demo, raw["gdp"], raw["conflict"], raw["union_membership"])[0]
     return {
         "countries": c,

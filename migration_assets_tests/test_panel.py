@@ -151,3 +151,52 @@ def test_edge_limits_keep_the_largest_diasporas_and_the_way_home():
     assert natives == {("AAA", "AAA", "CCC")}  # only the largest diaspora
     assert {e for e in got if e[1] == "BBB"} == {("AAA", "BBB", "AAA"), ("AAA", "BBB", "CCC")}  # home + largest
     assert {e for e in got if e[1] == "CCC"} == {("AAA", "CCC", "AAA"), ("AAA", "CCC", "BBB")}
+
+
+def test_every_reported_corridor_gets_edges_for_natives_and_the_largest_foreign_born_groups():
+    """A corridor any source reports, even one no diaspora rule would pick, is an edge of the
+    origin's natives and of its largest foreign-born groups (returns of the destination's own
+    emigrants included), so no reported corridor-year is estimated as exactly 0."""
+    c = _countries("AAA", "BBB", "CCC", "DDD", "EEE")
+    # BBB hosts AAA-born (9000), CCC-born (5000), DDD-born (300) and EEE-born (50, below min_stock)
+    jan = pd.DataFrame({"year": 1990, "birth": ["AAA", "CCC", "DDD", "EEE"], "residence": "BBB",
+                        "stock": [9000.0, 5000.0, 300.0, 50.0]})
+    none = pd.DataFrame({"origin": [], "destination": []})
+    reported = pd.DataFrame({"origin": ["BBB", "BBB"], "destination": ["EEE", "EEE"]})  # one corridor, two sources
+    settings = build.PanelSettings(native_destinations=1, foreign_destinations=1, observed_corridor_groups=2)
+    base, _ = build.edges(c, jan, none, settings)
+    frame, meta = build.edges(c, jan, reported, settings)
+    before = set(map(tuple, base[["birth", "origin", "destination"]].to_numpy()))
+    got = set(map(tuple, frame[["birth", "origin", "destination"]].to_numpy()))
+    assert not any(o == "BBB" and d == "EEE" for _, o, d in before)
+    assert got - before == {("BBB", "BBB", "EEE"), ("AAA", "BBB", "EEE"), ("CCC", "BBB", "EEE")}
+    assert meta["reported_corridors"] == 1 and meta["edges_added_for_reported_corridors"] == 3
+    assert meta["edges"] == len(frame) and list(frame["edge"]) == list(range(len(frame)))
+    # natives alone when no foreign-born group is asked for
+    natives, _ = build.edges(c, jan, reported, build.PanelSettings(native_destinations=1, foreign_destinations=1,
+                                                                   observed_corridor_groups=0))
+    along = {e for e in map(tuple, natives[["birth", "origin", "destination"]].to_numpy()) if e[1:] == ("BBB", "EEE")}
+    assert along == {("BBB", "BBB", "EEE")}
+
+
+
+def test_flow_targets_keep_every_source_of_a_corridor_in_one_fold():
+    """Cells of one corridor and year from several sources all stay, each with its source id; a
+    corridor has one fold whatever source reports it; per-source cells, corridors and years are in
+    the metadata."""
+    c = _countries("AAA", "BBB", "CCC")
+    demography = _demography("AAA", "BBB", "CCC", years=(2019, 2020))
+    reported = pd.DataFrame({
+        "year": [2019, 2019, 2019, 2020, 2020],
+        "origin": ["AAA", "AAA", "AAA", "AAA", "CCC"],
+        "destination": ["BBB", "BBB", "BBB", "BBB", "AAA"],
+        "flow": [100.0, 80.0, 120.0, 90.0, 60.0],
+        "source": ["oecd_b11", "imfsc_residence_immigrants", "meta_facebook", "meta_facebook",
+                   "imfsc_residence_emigrants"]})
+    frame, meta = build.flow_targets(c, reported, demography, build.PanelSettings())
+    ab = frame[(frame["origin"] == "AAA") & (frame["destination"] == "BBB")]
+    assert sorted(ab.loc[ab["year"] == 2019, "source"]) == ["imfsc_residence_immigrants", "meta_facebook", "oecd_b11"]
+    assert ab["fold"].nunique() == 1 and len(ab) == 4
+    assert meta["per_source"]["meta_facebook"] == {"cells": 2, "corridors": 1, "years": "2019-2020", "persons": 210.0}
+    assert meta["per_source"]["imfsc_residence_emigrants"]["corridors"] == 1
+    assert meta["sources"] == sorted(set(reported["source"]))

@@ -29,7 +29,7 @@ from . import revisions
 
 PANEL_INPUTS = ["countries", "country_year", "dyads", "refugees", "initial_stocks", "edges"]
 TARGET_INPUTS = ["stock_targets", "net_migration_targets", "flow_targets"]
-MODEL_CODE_VERSION = "gru-v2"
+MODEL_CODE_VERSION = "gru-v3"
 
 
 def _ins(names: list[str]) -> dict[str, dg.AssetIn]:

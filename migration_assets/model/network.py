@@ -9,7 +9,8 @@ For each year t and edge e = (i, j, k) (born in i, moving from j to k):
     T_e   = (1 − d_j) · S_ij · π_e                                        # survivors who move
 
 c are scaled country covariates, D static dyad terms, x_e per-edge inputs (refugee stocks,
-union pair, native / return flags, stock feedback). prior_e is a learned migration-rate prior
+union pair, native / return flags, stock feedback, and last year's arrivals into the group's stock
+cell: recent arrivals return and move on far more often than settled migrants). prior_e is a learned migration-rate prior
 that makes the untrained network already plausible at every scale (on the real data, without it
 the members collapsed to near-uniform destination shares): for natives
 α·log((1 + S_ik)/(1 + S_ii)) + β_native, i.e. leaving in proportion to the diaspora (Abel & Cohen's
@@ -30,7 +31,8 @@ from torch import nn
 from .tensors import COUNTRY_FEATURES, ModelInputs
 
 UNION = COUNTRY_FEATURES.index("x_union_member")
-N_EDGE_INPUTS = 7  # refugees(i,j), refugees(i,k), union pair(j,k), native, return, stock(i,j), stock(i,k)
+# refugees(i,j), refugees(i,k), union pair(j,k), native, return, stock(i,j), stock(i,k), recent arrivals(i,j)
+N_EDGE_INPUTS = 8
 STOCK_SCALE = 10.0  # log1p(stock) / STOCK_SCALE keeps the stock feedback of order 1
 # Starting values of the learned prior: natives leave at 5 % of their diaspora-to-natives ratio a
 # year, towards destinations in proportion to their diaspora; foreign-born return at 3 % and move on
@@ -102,6 +104,7 @@ def roll(model: FlowNet, inputs: ModelInputs, initial_stocks: torch.Tensor | Non
     static = dyad_od[es.pair] + dyad_bd[es.bd]
     h = torch.zeros(es.birth.numel(), model.hidden, dtype=dtype)
     eye = torch.arange(n)
+    arrived = torch.zeros(n * n, dtype=dtype)  # movers who joined each stock cell in the previous year
     flows, path = [], [stocks]
     for t in range(len(inputs.years)):
         cf = inputs.country_features[t].to(dtype)
@@ -118,6 +121,7 @@ def roll(model: FlowNet, inputs: ModelInputs, initial_stocks: torch.Tensor | Non
                 es.returning.to(dtype),
                 feedback[es.cell_from],
                 feedback[es.bd],
+                torch.log1p(arrived[es.cell_from]) / STOCK_SCALE,
             ],
             dim=1,
         )
@@ -138,6 +142,7 @@ def roll(model: FlowNet, inputs: ModelInputs, initial_stocks: torch.Tensor | Non
         nxt = nxt.index_add(0, es.cell_to, moved).index_add(0, es.cell_from, -moved)
         nxt = nxt.reshape(n, n)
         nxt = nxt.index_put((eye, eye), nxt[eye, eye] + inputs.births[t].to(dtype))
+        arrived = torch.zeros(n * n, dtype=dtype).index_add(0, es.cell_to, moved.detach())
         flows.append(moved)
         path.append(nxt)
         stocks = nxt

@@ -125,12 +125,17 @@ class FoldConfig(dg.Config):
     fold_seed: int = 0
 
 
-@dg.asset(**_spec("flow_targets", {"countries": _panel("countries"), "observed_flows": _raw("observed_flows"),
-                                    "demography": _raw("demography")}, code_version="2"))
-def flow_targets(config: FoldConfig, countries: pd.DataFrame, observed_flows: pd.DataFrame,
-                 demography: pd.DataFrame) -> dg.Output:
+FLOW_SOURCES = ("observed_flows", "meta_flows", "imfsc_flows")  # raw tables of reported flows
+
+
+@dg.asset(**_spec("flow_targets", {"countries": _panel("countries"), "demography": _raw("demography"),
+                                    **{name: _raw(name) for name in FLOW_SOURCES}}, code_version="3"))
+def flow_targets(config: FoldConfig, countries: pd.DataFrame, demography: pd.DataFrame,
+                 observed_flows: pd.DataFrame, meta_flows: pd.DataFrame, imfsc_flows: pd.DataFrame) -> dg.Output:
+    """Reported flows of every source (OECD, Eurostat, Meta, UN IMFSC), one row per source and cell."""
     settings = build.PanelSettings(n_folds=config.n_folds, fold_seed=config.fold_seed)
-    frame, meta = build.flow_targets(countries, observed_flows, demography, settings)
+    reported = pd.concat([observed_flows, meta_flows, imfsc_flows], ignore_index=True)
+    frame, meta = build.flow_targets(countries, reported, demography, settings)
     return _output(frame, {**meta, "n_folds": config.n_folds, "fold_seed": config.fold_seed})
 
 
@@ -138,6 +143,7 @@ class EdgeConfig(dg.Config):
     min_stock: float = build.PanelSettings.min_stock
     native_destinations: int = build.PanelSettings.native_destinations
     foreign_destinations: int = build.PanelSettings.foreign_destinations
+    observed_corridor_groups: int = build.PanelSettings.observed_corridor_groups
 
 
 @dg.asset(**_spec("edges", {"countries": _panel("countries"), "stocks_january": _panel("stocks_january"),
@@ -145,7 +151,8 @@ class EdgeConfig(dg.Config):
 def edges(config: EdgeConfig, countries: pd.DataFrame, stocks_january: pd.DataFrame,
           flow_targets: pd.DataFrame) -> dg.Output:
     settings = build.PanelSettings(min_stock=config.min_stock, native_destinations=config.native_destinations,
-                                   foreign_destinations=config.foreign_destinations)
+                                   foreign_destinations=config.foreign_destinations,
+                                   observed_corridor_groups=config.observed_corridor_groups)
     frame, meta = build.edges(countries, stocks_january, flow_targets, settings)
     return _output(frame, {**meta, "selection_rule": dg.MetadataValue.text(json.dumps(meta["rule"]))})
 

@@ -147,6 +147,7 @@ class PanelSettings:
     min_stock: float = 100.0  # a stock cell this large at some stock point makes its group/destination an edge
     native_destinations: int = 0  # natives move to at most this many destinations (largest diasporas); 0 = all
     foreign_destinations: int = 0  # foreign-born move home or to at most this many other destinations; 0 = all
+    observed_corridor_groups: int = 1  # foreign-born groups of the origin given edges along a reported corridor
     stock_relative_error: float = 0.10  # relative error of a reported stock, for target weights
     n_folds: int = 5
     fold_seed: int = 0
@@ -383,6 +384,10 @@ def corridor_folds(flows: pd.DataFrame, n_folds: int, seed: int) -> pd.DataFrame
 
 def flow_targets(countries_: pd.DataFrame, observed_flows: pd.DataFrame, demography: pd.DataFrame,
                  settings: PanelSettings) -> tuple[pd.DataFrame, dict]:
+    """Every reported cell of every flow source, in canonical countries, with its corridor's fold.
+
+    Cells of one corridor and year from several sources all stay: each keeps its `source` (dataset x
+    criterion x reporting side), whose reporting bias the members learn."""
     report = HarmonizationReport()
     years = set(demography["year"])
     f = observed_flows[observed_flows["year"].isin(years)].dropna(subset=["flow"])
@@ -391,17 +396,23 @@ def flow_targets(countries_: pd.DataFrame, observed_flows: pd.DataFrame, demogra
     f = f.merge(corridor_folds(f, settings.n_folds, settings.fold_seed), on=["origin", "destination"])
     frame = PANEL["flow_targets"].conform(f.assign(weight=1.0))
     per_fold = frame.groupby("fold").size().to_dict()
+    per_source = {
+        str(source): {"cells": int(len(g)), "corridors": int(g[["origin", "destination"]].drop_duplicates().shape[0]),
+                      "years": f"{int(g['year'].min())}-{int(g['year'].max())}", "persons": float(g["flow"].sum())}
+        for source, g in frame.groupby("source")}
     return frame, {"harmonization": report.as_metadata(),
                    "corridors": int(f[["origin", "destination"]].drop_duplicates().shape[0]),
                    "rows_per_fold": {int(k): int(v) for k, v in per_fold.items()},
-                   "sources": sorted(frame["source"].unique())}
+                   "sources": sorted(frame["source"].unique()), "per_source": per_source}
 
 
 EDGE_RULE = (
     "groups (i, j) = every (i, i) and every (i, j) whose foreign-born stock reaches min_stock at some 1-January "
     "stock point; destinations of a group = i itself (return) and every k != j whose stock of i-born reaches "
     "min_stock at some point, limited to the largest native_destinations (natives) or foreign_destinations "
-    "(foreign-born) of them when those are > 0; plus (j, j, k) for every observed corridor j -> k"
+    "(foreign-born) of them when those are > 0; plus, for every corridor j -> k that any flow source reports in "
+    "any year, the natives (j, j, k) and the largest observed_corridor_groups foreign-born groups (i, j) living "
+    "in j"
 )
 
 
@@ -415,28 +426,36 @@ def edges(countries_: pd.DataFrame, january: pd.DataFrame, flows: pd.DataFrame, 
     size[peak.index.get_level_values(0).map(idx), peak.index.get_level_values(1).map(idx)] = peak.to_numpy()
     present = size >= settings.min_stock  # present[i, k]: i-born have a diaspora in k
     np.fill_diagonal(present, True)  # natives, and return destinations
-    observed = np.zeros((n, n), dtype=bool)
-    if len(flows):
-        observed[flows["origin"].map(idx), flows["destination"].map(idx)] = True
-    b, o, d = [], [], []
+    triples: set[tuple[int, int, int]] = set()
     for i in range(n):
         ranked = [k for k in np.argsort(-size[i], kind="stable") if present[i, k] and k != i]
         for j in np.flatnonzero(present[i]):
             limit = settings.native_destinations if i == j else settings.foreign_destinations
             chosen = [k for k in ranked if k != j]
             chosen = set(chosen[:limit] if limit > 0 else chosen)
-            if i == j:
-                chosen |= set(np.flatnonzero(observed[j]).tolist())
-            else:
+            if i != j:
                 chosen.add(i)
-            chosen.discard(j)
-            ks = sorted(chosen)
-            b.extend([i] * len(ks))
-            o.extend([int(j)] * len(ks))
-            d.extend(ks)
+            triples.update((i, int(j), int(k)) for k in chosen if k != j)
+    by_stock = len(triples)
+    observed: list[tuple[int, int]] = []
+    if len(flows):
+        pairs = flows[["origin", "destination"]].drop_duplicates()
+        observed = sorted(zip(pairs["origin"].map(idx), pairs["destination"].map(idx)))
+    groups_in: dict[int, list[int]] = {}  # j -> the foreign-born groups living in j, largest first
+    for j, k in observed:
+        if j not in groups_in:
+            ranked = [int(i) for i in np.argsort(-size[:, j], kind="stable") if present[i, j] and i != j]
+            groups_in[j] = ranked[:settings.observed_corridor_groups]
+        triples.add((j, j, k))
+        triples.update((i, j, k) for i in groups_in[j])  # i == k is the group's return edge
+    b, o, d = np.asarray(sorted(triples), dtype=np.int64).reshape(-1, 3).T
     arr = np.asarray(codes, dtype=object)
     frame = pd.DataFrame({"edge": np.arange(len(b)), "birth": arr[b], "origin": arr[o], "destination": arr[d]})
     return PANEL["edges"].conform(frame), {"rule": EDGE_RULE, "min_stock": settings.min_stock,
                                            "native_destinations": settings.native_destinations,
-                                           "foreign_destinations": settings.foreign_destinations, "edges": len(b),
+                                           "foreign_destinations": settings.foreign_destinations,
+                                           "observed_corridor_groups": settings.observed_corridor_groups,
+                                           "edges": len(b), "edges_by_stock_rule": by_stock,
+                                           "edges_added_for_reported_corridors": len(b) - by_stock,
+                                           "reported_corridors": len(observed),
                                            "density": len(b) / max(n * n * (n - 1), 1)}

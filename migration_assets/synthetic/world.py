@@ -116,6 +116,10 @@ N_COLONIAL = 3
 N_RELIGIONS = 4
 _ACCESSIONS = (1995, 2004, 2007, 2013)
 OBSERVED_SOURCES = {"register": 1.0, "permits": 0.85}
+# A Facebook-like measurement of every corridor (Meta's: pairs >= 50 a year, last years only) and
+# emigration statistics that undercount, as deregistration-based emigration does (UN IMFSC)
+META_SOURCE, META_BIAS, META_MIN, META_YEARS, META_ABSENT = "meta_facebook", 1.0, 50.0, (2019, 2022), 0.25
+EMIGRATION_SOURCE, EMIGRATION_BIAS, EMIGRATION_LAST_YEARS_BEFORE_END = "imfsc_residence_emigrants", 0.6, 10
 
 
 @dataclass(frozen=True)
@@ -580,8 +584,13 @@ def _observe(rng: np.random.Generator, config: WorldConfig, countries: list[str]
       from origins with a true corridor flow > 50, from a start year within the first 10 years, 15 %
       of destination-years missing, one reporting system per destination ("register" bias 1.0,
       "permits" bias 0.85), log-normal noise `flow_noise`, rounded.
+    - meta_flows: every corridor between the countries Meta covers (a random 75 %; China and Iran
+      are absent from the real data) in the world's years among `META_YEARS` (2019-2022, as Meta's), bias
+      1, log-normal noise `flow_noise`, rounded, pairs below 50 dropped (as Meta publishes them).
+    - imfsc_flows: emigration reported by the same destinations to every corridor with a true flow
+      > 50, up to 10 years before the end, undercounted (bias 0.6), log-normal noise `flow_noise`.
     """
-    (r_stock, r_net, r_ref, r_flow, r_total) = rng.spawn(5)
+    (r_stock, r_net, r_ref, r_flow, r_total, r_meta, r_emig) = rng.spawn(7)
     flows, stocks = a["flows"], a["stocks"]
     n_years, n = a["births"].shape
     codes = np.array(countries, dtype=object)
@@ -697,4 +706,24 @@ def _observe(rng: np.random.Generator, config: WorldConfig, countries: list[str]
             }
         )
     )
+
+    bilateral = flows.sum(axis=1)  # (Y, origin, destination)
+    meta_t = np.flatnonzero((years >= META_YEARS[0]) & (years <= META_YEARS[1]))
+    measured = np.round(bilateral[meta_t] * META_BIAS
+                        * np.exp(r_meta.normal(0.0, config.flow_noise, (len(meta_t), n, n))))
+    covered = r_meta.random(n) >= META_ABSENT
+    t, j, k = np.nonzero((measured >= META_MIN) & ~np.eye(n, dtype=bool)[None] & covered[None, :, None]
+                         & covered[None, None, :])
+    out["meta_flows"] = R["meta_flows"].conform(pd.DataFrame(
+        {"year": years[meta_t[t]], "origin": codes[j], "destination": codes[k], "flow": measured[t, j, k],
+         "source": META_SOURCE}))
+
+    emig_years = max(1, n_years - EMIGRATION_LAST_YEARS_BEFORE_END)
+    leaving = bilateral[:emig_years, dests, :]  # (Y', reporter, destination)
+    reported = np.round(leaving * EMIGRATION_BIAS
+                        * np.exp(r_emig.normal(0.0, config.flow_noise, leaving.shape)))
+    t, m, k = np.nonzero((leaving > 50.0) & (dests[None, :, None] != np.arange(n)[None, None, :]))
+    out["imfsc_flows"] = R["imfsc_flows"].conform(pd.DataFrame(
+        {"year": years[t], "origin": codes[dests[m]], "destination": codes[k], "flow": reported[t, m, k],
+         "source": EMIGRATION_SOURCE}))
     return out

@@ -22,6 +22,41 @@ PERIODS = [(start, start + 5) for start in range(1990, 2020, 5)]
 AC_METHODS = ["sd_drop_neg", "sd_rev_neg", "mig_rate", "da_min_open", "da_min_closed", "da_pb_closed"]
 
 
+def dataset(source: pd.Series) -> pd.Series:
+    """The dataset a flow source belongs to: oecd_b11 -> oecd, imfsc_residence_emigrants -> imfsc, ..."""
+    return source.astype(str).str.split("_").str[0]
+
+
+def global_flows(ensemble_flows: pd.DataFrame, paper_flows: pd.DataFrame, meta_flows: pd.DataFrame,
+                 min_pair: float = 50.0) -> pd.DataFrame:
+    """Movers per year, all corridors summed: ours, the paper's and Meta's measurement.
+
+    Meta publishes only pairs with at least `min_pair` migrants, so ours and the paper's are also
+    given over the pairs of at least that size (`*_pairs_ge50`) and over the very pairs Meta reports
+    (`*_on_meta_pairs`; Meta covers neither China nor Iran)."""
+    key = FLOW_KEY
+    ours = ensemble_flows[key + ["mean"]].rename(columns={"mean": "ours"})
+    paper = paper_flows[key + ["flow"]].rename(columns={"flow": "paper"})
+    meta = meta_flows[key + ["flow"]].rename(columns={"flow": "meta"})
+    rows = []
+    for year in sorted(set(ours["year"])):
+        o, p, m = (f[f["year"] == year] for f in (ours, paper, meta))
+        on_meta = m[["origin", "destination"]]
+        rows.append({
+            "year": int(year), "ours": o["ours"].sum(), "ours_pairs_ge50": o.loc[o["ours"] >= min_pair, "ours"].sum(),
+            "ours_on_meta_pairs": o.merge(on_meta, on=["origin", "destination"])["ours"].sum() if len(m) else float("nan"),
+            "paper": p["paper"].sum() if len(p) else float("nan"),
+            "paper_pairs_ge50": p.loc[p["paper"] >= min_pair, "paper"].sum() if len(p) else float("nan"),
+            "paper_on_meta_pairs": p.merge(on_meta, on=["origin", "destination"])["paper"].sum()
+            if len(m) and len(p) else float("nan"),
+            "meta": m["meta"].sum() if len(m) else float("nan"),
+        })
+    frame = pd.DataFrame(rows)
+    frame["ours_ge50_over_meta"] = frame["ours_pairs_ge50"] / frame["meta"]
+    frame["ours_over_paper"] = frame["ours"] / frame["paper"]
+    return frame
+
+
 def _estimate(frame: pd.DataFrame, key: list[str], value: str, name: str) -> pd.DataFrame:
     return frame[key + [value]].rename(columns={value: name})
 

@@ -102,8 +102,10 @@ def flow_validation(context: dg.AssetExecutionContext, config: ValidationConfig,
     coverage = coverage_table(cells)
     population, regions = origin_context(country_year)
     scored = anchors.with_origin(cells.rename(columns={"predicted": "ours_heldout"}), "year", population, regions)
+    scored["dataset"] = anchors.dataset(scored["source"])
     scores = metrics.scores(scored, "annual_heldout_flows", "reported", ["ours_heldout"],
-                            {"pooled": None, "fold": "fold", "source": "source", "origin_region": "origin_region"},
+                            {"pooled": None, "fold": "fold", "dataset": "dataset", "source": "source",
+                             "origin_region": "origin_region"},
                             share_of=["source", "year", "destination"], population="origin_population",
                             min_cells=config.min_cells_per_stratum)
     scores = VALIDATION["flow_scores"].conform(scores)
@@ -122,7 +124,8 @@ def flow_validation(context: dg.AssetExecutionContext, config: ValidationConfig,
         **common, "pooled": dg.MetadataValue.md(report.markdown(pooled)),
         "plot": dg.MetadataValue.md(report.coverage_bars(coverage)) if len(cells) else "(no held-out cells)"})
     yield dg.Output(scores, output_name="flow_scores", metadata={
-        **common, "pooled": dg.MetadataValue.md(report.markdown(headline))})
+        **common, "pooled": dg.MetadataValue.md(report.markdown(headline)),
+        "by_dataset": dg.MetadataValue.md(report.markdown(report.table(scores, "annual_heldout_flows", "dataset")))})
     ninety = pooled[(pooled["stage"] == "calibrated") & (pooled["interval"] == "p05-p95")]
     achieved = float(ninety["coverage"].iloc[0]) if len(ninety) and ninety["cells"].iloc[0] else float("nan")
     low, high = COVERAGE_TARGET
@@ -148,6 +151,7 @@ def anchor_scores(heldout: pd.DataFrame, flows: pd.DataFrame, net: pd.DataFrame,
     population, regions = origin_context(country_year)
     ours = ["ours_heldout", "ours_ensemble", "gaskin_abel"]
     cells = {"annual_heldout_flows": anchors.annual_flows(heldout, flows, paper_flows, population, regions)}
+    cells["annual_heldout_flows"]["dataset"] = anchors.dataset(cells["annual_heldout_flows"]["source"])
     cells["five_year_flows"] = anchors.five_year_flows(cells["annual_heldout_flows"], abel_cohen, population, regions)
     wpp = anchors.wpp_net_migration(demography)
     cells["net_migration_wpp"] = anchors.net_migration(wpp, net, paper_net)
@@ -158,7 +162,8 @@ def anchor_scores(heldout: pd.DataFrame, flows: pd.DataFrame, net: pd.DataFrame,
     flow_strata = {"pooled": None, "source": "source", "origin_region": "origin_region"}
     parts = [
         metrics.scores(cells["annual_heldout_flows"], "annual_heldout_flows", "reported", ours,
-                       {**flow_strata, "fold": "fold"}, ["source", "year", "destination"], "origin_population"),
+                       {**flow_strata, "dataset": "dataset", "fold": "fold"}, ["source", "year", "destination"],
+                       "origin_population"),
         metrics.scores(cells["five_year_flows"], "five_year_flows", "reported",
                        ["ours_heldout", "gaskin_abel", *anchors.AC_METHODS], {**flow_strata, "period": "period"},
                        ["source", "period", "destination"], "origin_population"),
@@ -183,6 +188,7 @@ def anchor_scores(heldout: pd.DataFrame, flows: pd.DataFrame, net: pd.DataFrame,
     group_name="validation",
     ins={"heldout_flows": dg.AssetIn(key=dg.AssetKey(["validation", "heldout_flows"])), **_ESTIMATES, **_REFERENCE,
          "demography": dg.AssetIn(key=dg.AssetKey(["raw", "demography"])),
+         "meta_flows": dg.AssetIn(key=dg.AssetKey(["raw", "meta_flows"])),
          **_panel("stock_targets", "country_year")},
     kinds={"pandas", "duckdb"},
     code_version=VALIDATION_CODE_VERSION,
@@ -194,8 +200,10 @@ def anchor_scores(heldout: pd.DataFrame, flows: pd.DataFrame, net: pd.DataFrame,
 def anchor_validation(source: MigrationSource, heldout_flows: pd.DataFrame, flows: pd.DataFrame,
                       net_migration: pd.DataFrame, stocks: pd.DataFrame, gaskin_abel_flows: pd.DataFrame,
                       gaskin_abel_net_migration: pd.DataFrame, abel_cohen_flows: pd.DataFrame,
-                      demography: pd.DataFrame, stock_targets: pd.DataFrame, country_year: pd.DataFrame):
-    """Ours against Gaskin & Abel and Abel & Cohen on the same cells (method.md §7), with a report."""
+                      demography: pd.DataFrame, meta_flows: pd.DataFrame, stock_targets: pd.DataFrame,
+                      country_year: pd.DataFrame):
+    """Ours against Gaskin & Abel and Abel & Cohen on the same cells (method.md §7), with a report,
+    and the global movers per year beside Meta's measurement and the paper's."""
     national = None
     if isinstance(source, PublishedSource):
         national = national_net_migration(Path(source.root))
@@ -209,7 +217,13 @@ def anchor_validation(source: MigrationSource, heldout_flows: pd.DataFrame, flow
         if not t.empty:
             sections.append(f"### {comparison}\n\n{report.markdown(t)}")
     annual = cells["annual_heldout_flows"]
+    movers = anchors.global_flows(flows, gaskin_abel_flows, meta_flows)
     return dg.Output(scores, metadata={
+        "global_movers": dg.MetadataValue.md(report.markdown(movers, digits=2)),
+        "global_movers_plot": dg.MetadataValue.md(report.lines(
+            movers, "year", ["ours", "ours_pairs_ge50", "paper", "meta"],
+            "movers per year, all corridors (Meta: pairs >= 50)", "million persons")),
+        "by_dataset": dg.MetadataValue.md(report.markdown(report.table(scores, "annual_heldout_flows", "dataset"))),
         "report": dg.MetadataValue.md("\n\n".join(sections)),
         "by_source": dg.MetadataValue.md(report.markdown(report.table(scores, "annual_heldout_flows", "source"))),
         "scatter": dg.MetadataValue.md(report.scatter(annual, ["ours_heldout", "ours_ensemble", "gaskin_abel"],

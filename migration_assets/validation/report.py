@@ -89,3 +89,17 @@ def coverage_bars(coverage: pd.DataFrame) -> str:
     ax.set_ylabel("share of held-out reported flows inside")
     ax.legend(fontsize=8)
     return _png(fig)
+
+
+def lines(frame: pd.DataFrame, x: str, columns: list[str], title: str, ylabel: str, scale: float = 1e6) -> str:
+    """Markdown image: one line per column against `x` (values divided by `scale`)."""
+    fig, axes = _figure(1)
+    ax = axes[0][0]
+    for column in columns:
+        part = frame[[x, column]].dropna()
+        ax.plot(part[x], part[column] / scale, marker="o" if len(part) < 8 else None, ms=3, label=column)
+    ax.set_xlabel(x)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title, fontsize=9)
+    ax.legend(fontsize=8)
+    return _png(fig)
