@@ -7,9 +7,12 @@ finished real run (benchmarks/real_run.py --keep DIR), or does such a run first:
     python benchmarks/accuracy.py [real_run.py options, e.g. --members 10 --epochs 100]
 
 - annual held-out flows: every observed flow cell (OECD B11 inflows, Eurostat immigration by
-  previous residence) predicted by the members that never saw its corridor (ours_heldout),
-  by the whole ensemble (ours_ensemble: most members saw the cell) and by the paper's
-  published flows (gaskin_abel), pooled, by source and by fold;
+  previous residence, Meta's Facebook-based flows, UN IMFSC flows to and from 44 reporters)
+  predicted by the members that never saw its corridor (ours_heldout), by the whole ensemble
+  (ours_ensemble: most members saw the cell) and by the paper's published flows (gaskin_abel),
+  pooled, by dataset, by source (dataset x criterion x reporting side) and by fold;
+- global movers per year: ours, the paper's and Meta's (pairs >= 50);
+- reported corridor-years that the estimates leave at exactly 0 (no edge along the corridor);
 - five-year flows: sums over 1990-95 ... 2015-20 of the cells reported in all five years,
   beside Abel & Cohen's six methods;
 - net migration against WPP 2024 and the national statistics, and five-year net migration
@@ -35,9 +38,17 @@ def show(title: str, frame: pd.DataFrame) -> None:
 
 
 def print_report(folder: Path) -> None:
-    from migration_assets.validation import report
+    from migration_assets.validation import anchors, report
 
     with duckdb.connect(str(folder / "warehouse.duckdb"), read_only=True) as con:
+        movers = anchors.global_flows(con.sql("select year, origin, destination, mean from estimates.flows").df(),
+                                      con.sql("select * from reference.gaskin_abel_flows").df(),
+                                      con.sql("select * from raw.meta_flows").df())
+        zeros = con.sql("""
+            select split_part(f.source, '_', 1) as dataset, count(*) as reported_cells,
+                   count(*) filter (where e.mean is null or e.mean = 0) as estimated_as_zero
+            from panel.flow_targets f left join estimates.flows e using (year, origin, destination)
+            group by 1 order by 1""").df()
         scores = con.sql("select * from validation.anchor_scores").df()
         coverage = con.sql("select * from validation.coverage").df()
         members = con.sql("select count(distinct fold) as folds, count(*) as cells from validation.heldout_flows").df()
@@ -45,9 +56,14 @@ def print_report(folder: Path) -> None:
     for comparison in ["annual_heldout_flows", "five_year_flows", "net_migration_wpp", "net_migration_national",
                        "five_year_net_migration_wpp", "stock_change"]:
         show(f"{comparison} (pooled)", report.table(scores, comparison))
+    show("annual_heldout_flows by dataset", report.table(scores, "annual_heldout_flows", "dataset"))
     show("annual_heldout_flows by source", report.table(scores, "annual_heldout_flows", "source"))
     show("annual_heldout_flows by fold", report.table(scores, "annual_heldout_flows", "fold"))
     show("five_year_flows by source", report.table(scores, "five_year_flows", "source"))
+    show("global movers per year (millions; Meta: pairs >= 50)",
+         movers.set_index("year").assign(**{c: movers.set_index("year")[c] / 1e6 for c in movers.columns
+                                             if c != "year" and "_over_" not in c}))
+    show("reported corridor-years estimated as exactly 0", zeros.set_index("dataset"))
     cover = coverage[coverage["stratum_kind"].isin(["pooled", "source"])]
     show("coverage of held-out reported flows", cover.pivot_table(
         index=["stratum_kind", "stratum", "interval", "nominal"], columns="stage", values="coverage"))

@@ -29,7 +29,7 @@ def published(bundle, tmp_path_factory):
 def test_every_raw_check_passes_or_warns_with_a_reason(published):
     result, _ = published
     checks = result.get_asset_check_evaluations()
-    assert len(checks) == 12
+    assert len(checks) == 14  # 13 raw suites + matches_un_totals
     for check in checks:
         assert check.passed or check.severity == dg.AssetCheckSeverity.WARN, check.asset_key
         if not check.passed:  # a warning states its reason
@@ -51,8 +51,16 @@ def test_the_panel_covers_every_canonical_country(published):
         assert one("""select max(abs(s.total - c.population) / c.population) from
                       (select residence, sum(stock) as total from panel.initial_stocks group by residence) s
                       join panel.country_year c on c.country = s.residence and c.year = 1990""") < 1e-9
-        assert one("select count(distinct source) from panel.flow_targets") == 2
+        # every flow source trains, each criterion and reporting side apart
+        sources = {r[0] for r in con.execute("select distinct source from panel.flow_targets").fetchall()}
+        assert {"oecd_b11", "eurostat_prev_residence", "meta_facebook", "imfsc_residence_immigrants",
+                "imfsc_residence_emigrants", "imfsc_citizenship_immigrants_foreigners"} <= sources
+        assert len(sources) == 10
         assert 20_000 < one("select count(*) from panel.edges") < 200_000
+        # every corridor that a source reports has edges (its natives at least)
+        assert one("""select count(*) from (select distinct origin, destination from panel.flow_targets) f
+                      anti join panel.edges e on e.birth = f.origin and e.origin = f.origin
+                      and e.destination = f.destination""") == 0
         # the reference estimates are loaded for comparison
         assert one("select count(distinct year) from reference.gaskin_abel_flows") == 34
         assert one("select count(distinct method) from reference.abel_cohen_flows") == 6
