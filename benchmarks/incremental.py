@@ -75,7 +75,7 @@ def accuracy(folder: Path) -> dict[str, dict]:
     truth = SyntheticSource().truth("flows")
     years = sorted(tables["estimates.flows"]["year"].unique())
     countries = list(tables["panel.countries"].sort_values("idx")["country"])
-    held = heldout_corridors(tables["raw.observed_flows"], countries)
+    held = heldout_corridors(tables["panel.flow_targets"], countries)  # no source reports them
     observed = tables["panel.flow_targets"][["origin", "destination"]].drop_duplicates()
     oof = out_of_fold(tables, str(folder / "models"))
     return {

@@ -80,7 +80,7 @@ def main() -> None:
     years = sorted(tables["estimates.flows"]["year"].unique())
     countries = list(tables["panel.countries"].sort_values("idx")["country"])
     truth = tables["truth.flows"]
-    heldout = heldout_corridors(tables["raw.observed_flows"], countries)
+    heldout = heldout_corridors(tables["panel.flow_targets"], countries)  # no source reports them
     observed = tables["panel.flow_targets"][["origin", "destination"]].drop_duplicates()
     baseline = stock_differencing(tables["raw.migrant_stocks"], years).rename(columns={"flow": "mean"})
 

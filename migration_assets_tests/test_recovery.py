@@ -23,7 +23,8 @@ def recovered():
         members.append(MemberPasses(*simulate(model, inputs, n_samples=4, stock_noise=0.1, seed=m)))
     ensemble = Ensemble(members, inputs.countries, inputs.years, inputs.edges.numpy())
     estimate = pd.concat([ensemble.flows_bilateral(y) for y in inputs.years], ignore_index=True)
-    heldout = heldout_corridors(world.raw("observed_flows"), world.countries)
+    heldout = heldout_corridors(pd.concat([world.raw(n) for n in ["observed_flows", "meta_flows", "imfsc_flows"]]),
+                                 world.countries)
     return world, inputs.years, estimate, heldout
 
 

@@ -14,7 +14,8 @@ KEY = ["year", "origin", "destination"]
 
 
 def heldout_corridors(observed_flows: pd.DataFrame, countries: list[str]) -> pd.DataFrame:
-    """All ordered pairs of distinct countries without any observed flow."""
+    """All ordered pairs of distinct countries without any observed flow (pass the flows of every
+    source: OECD-like, Meta-like and emigration statistics)."""
     pairs = pd.MultiIndex.from_product([countries, countries], names=["origin", "destination"]).to_frame(index=False)
     pairs = pairs[pairs["origin"] != pairs["destination"]]
     seen = observed_flows[["origin", "destination"]].drop_duplicates().assign(seen=True)
