@@ -4,7 +4,7 @@ Prints the tables of the validation assets (validation.anchor_scores, validation
 finished real run (benchmarks/real_run.py --keep DIR), or does such a run first:
 
     python benchmarks/accuracy.py --run DIR
-    python benchmarks/accuracy.py [real_run.py options, e.g. --members 10 --epochs 100]
+    python benchmarks/accuracy.py [real_run.py options, e.g. --members 10 --epochs 60]
 
 - annual held-out flows: every observed flow cell (OECD B11 inflows, Eurostat immigration by
   previous residence, Meta's Facebook-based flows, UN IMFSC flows to and from 44 reporters)
