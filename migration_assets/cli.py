@@ -124,13 +124,17 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     if not 1 <= args.members <= N_MEMBERS:
         parser.error(f"--members must be between 1 and {N_MEMBERS} (the partitions of models/member)")
+    if args.epochs is not None and args.epochs < 1:
+        parser.error("--epochs must be at least 1 (omit it for the default)")
+    if args.parallel < 1:
+        parser.error("--parallel must be at least 1")
 
     _enter_project()
     from .definitions import DEFINED as ASSETS
     from .resources import SyntheticSource, default_resources, warehouse_path
 
     resources = default_resources()
-    member_config = {"epochs": args.epochs} if args.epochs else {}
+    member_config = {"epochs": args.epochs} if args.epochs is not None else {}
     start = time.perf_counter()
     with dg.DagsterInstance.get() as instance:
         edges = {"native_destinations": args.native_destinations, "foreign_destinations": args.foreign_destinations}
