@@ -3,7 +3,7 @@
 Trains a single member on the panel of a run made by benchmarks/real_run.py (--keep DIR),
 without the observed corridors of one fold, with TrainConfig fields overridden from JSON, and
 prints its held-out scores on that fold beside the paper's published flows on the same cells
-(pooled and by source). It reads the run's warehouse and writes nothing there.
+(pooled, by dataset and by source) and its movers per year beside Meta's measurement. It reads the run's warehouse and writes nothing there.
 
     python benchmarks/fold_experiment.py --run DIR [--fold 0] [--seed 0] [--threads 2] \
         [--config '{"epochs": 200, "weight_flow": 1.0}']
@@ -21,9 +21,11 @@ import time
 import duckdb
 import torch
 
+from migration_assets.model.network import EdgeStructure, bilateral, roll
 from migration_assets.model.tensors import build_inputs, build_targets
 from migration_assets.model.train import TrainConfig, fit
 from migration_assets.validation import metrics
+from migration_assets.validation.anchors import dataset
 from migration_assets.validation.heldout import Member, out_of_fold
 
 PANEL = ["countries", "country_year", "dyads", "refugees", "initial_stocks", "edges", "flow_targets",
@@ -56,13 +58,26 @@ def main() -> None:
     cells = out_of_fold(inputs, [Member("experiment", model, args.fold, args.seed)], t["flow_targets"], 0, 0.0)
     cells = cells.merge(paper, on=["year", "origin", "destination"], how="left").fillna({"gaskin_abel": 0.0})
     cells = cells.rename(columns={"predicted": "ours_heldout"})
+    cells["dataset"] = dataset(cells["source"])
     scores = metrics.scores(cells, "annual_heldout_flows", "reported", ["ours_heldout", "gaskin_abel"],
-                            {"pooled": None, "source": "source"}, share_of=["source", "year", "destination"])
+                            {"pooled": None, "dataset": "dataset", "source": "source"},
+                            share_of=["source", "year", "destination"])
     wide = scores.pivot_table(index=["stratum", "method"], columns="metric", values="value")
     print(wide[["pearson", "pearson_log1p", "pearson_proportion", "spearman", "median_relative_error"]]
           .to_string(float_format=lambda v: f"{v:.3f}"))
     print(f"total held-out flow, ours {cells['ours_heldout'].sum() / 1e6:.2f} M, "
           f"reported {cells['reported'].sum() / 1e6:.2f} M, paper {cells['gaskin_abel'].sum() / 1e6:.2f} M")
+    # the level: this member's movers per year (pairs >= 50, as Meta counts) beside Meta's measurement
+    structure = EdgeStructure(inputs.edges, inputs.n_countries)
+    with torch.no_grad():
+        flows, _ = roll(model, inputs.to(torch.float32), structure=structure)
+        corridors = bilateral(flows, structure).numpy()
+    reported = t["flow_targets"]
+    meta = reported[reported["source"].isin(config.level_sources)].groupby("year")["flow"].sum()
+    for year, measured in meta.items():
+        year_flows = corridors[inputs.years.index(int(year))]
+        print(f"{year}: movers (pairs >= 50) {year_flows[year_flows >= 50].sum() / 1e6:.1f} M, "
+              f"Meta {measured / 1e6:.1f} M")
 
 
 if __name__ == "__main__":

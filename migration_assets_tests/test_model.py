@@ -1,12 +1,13 @@
 """The numerics of model/: recurrence, flow parameterisation, loss, training and ensemble summaries."""
 
+import dataclasses
 import numpy as np
 import pandas as pd
 import pytest
 import torch
 
 from migration_assets.model.ensemble import Ensemble, MemberPasses
-from migration_assets.model.loss import Scales, banded_loss, psi
+from migration_assets.model.loss import Scales, banded_loss, level_loss, psi
 from migration_assets.model.network import EdgeStructure, bilateral, net_migration, roll
 from migration_assets.model.tensors import build_inputs
 from migration_assets.model.train import TrainConfig, evaluate, fit, new_model, simulate
@@ -109,6 +110,22 @@ def test_banded_loss():
     assert far > 0
     # a zero weight removes an entry
     assert banded_loss(torch.tensor([100.0, 5.0]), torch.tensor([100.0, 500.0]), torch.tensor([1.0, 0.0]), 10.0, 0.01) == 0
+
+
+def test_level_loss_compares_each_level_source_year_by_its_total(tiny):
+    _, _, targets = tiny
+    # two sources, two years: source 0 sets the level, source 1 does not
+    flows = dataclasses.replace(
+        targets, flow_year=torch.tensor([0, 0, 1, 1, 0]), flow_source=torch.tensor([0, 0, 0, 0, 1]),
+        flow_value=torch.tensor([100.0, 300.0, 50.0, 50.0, 7.0]), sources=["meta_facebook", "oecd_b11"])
+    anchored = torch.tensor([True, False])
+    # the totals match in both years (400 and 100), however the cells are shared out: no loss
+    assert level_loss(torch.tensor([250.0, 150.0, 1.0, 99.0, 1e6]), flows, anchored) == 0
+    # half the total in year 0, twice it in year 1: mean of log(1/2)^2 and log(2)^2
+    got = level_loss(torch.tensor([100.0, 100.0, 100.0, 100.0, 7.0]), flows, anchored)
+    assert float(got) == pytest.approx(np.log(2) ** 2, rel=1e-5)
+    # no level source: no term
+    assert level_loss(torch.tensor([1.0] * 5), flows, torch.tensor([False, False])) == 0
 
 
 def test_training_reduces_loss_is_seeded_and_uses_the_learning_rate(tiny):

@@ -29,7 +29,7 @@ from . import revisions
 
 PANEL_INPUTS = ["countries", "country_year", "dyads", "refugees", "initial_stocks", "edges"]
 TARGET_INPUTS = ["stock_targets", "net_migration_targets", "flow_targets"]
-MODEL_CODE_VERSION = "gru-v3"
+MODEL_CODE_VERSION = "gru-v4"
 
 
 def _ins(names: list[str]) -> dict[str, dg.AssetIn]:
@@ -46,6 +46,7 @@ class MemberConfig(dg.Config):
     weight_stock: float = TrainConfig.weight_stock
     weight_net: float = TrainConfig.weight_net
     weight_flow: float = TrainConfig.weight_flow
+    weight_level: float = TrainConfig.weight_level
     finetune_epochs: int = TrainConfig.finetune_epochs
     finetune_learning_rate: float = TrainConfig.finetune_learning_rate
     full_retrain_revision: float = TrainConfig.full_retrain_revision
@@ -55,6 +56,7 @@ class MemberConfig(dg.Config):
     def train_config(self) -> TrainConfig:
         return TrainConfig(hidden=self.hidden, epochs=self.epochs, learning_rate=self.learning_rate,
                            weight_stock=self.weight_stock, weight_net=self.weight_net, weight_flow=self.weight_flow,
+                           weight_level=self.weight_level,
                            finetune_epochs=self.finetune_epochs, finetune_learning_rate=self.finetune_learning_rate,
                            full_retrain_revision=self.full_retrain_revision)
 

@@ -84,7 +84,7 @@ class EdgeStructure:
         top = top.scatter_reduce(0, self.group, logits.detach(), reduce="amax", include_self=True)
         shifted = logits - top[self.group]
         den = torch.exp(-top).index_add(0, self.group, torch.exp(shifted))
-        return torch.exp(shifted - torch.log(den)[self.group])
+        return torch.exp(shifted - torch.log(den).index_select(0, self.group))
 
 
 def roll(model: FlowNet, inputs: ModelInputs, initial_stocks: torch.Tensor | None = None,
@@ -101,7 +101,7 @@ def roll(model: FlowNet, inputs: ModelInputs, initial_stocks: torch.Tensor | Non
     dyad = inputs.dyad_features.to(dtype)
     dyad_od = model.dyad_od(dyad).reshape(n * n, -1)
     dyad_bd = model.dyad_bd(dyad).reshape(n * n, -1)
-    static = dyad_od[es.pair] + dyad_bd[es.bd]
+    static = dyad_od.index_select(0, es.pair) + dyad_bd.index_select(0, es.bd)
     h = torch.zeros(es.birth.numel(), model.hidden, dtype=dtype)
     eye = torch.arange(n)
     arrived = torch.zeros(n * n, dtype=dtype)  # movers who joined each stock cell in the previous year
@@ -126,7 +126,8 @@ def roll(model: FlowNet, inputs: ModelInputs, initial_stocks: torch.Tensor | Non
             dim=1,
         )
         a = torch.tanh(
-            model.birth(cf)[es.birth] + model.origin(cf)[es.origin] + model.destination(cf)[es.destination]
+            model.birth(cf).index_select(0, es.birth) + model.origin(cf).index_select(0, es.origin)
+            + model.destination(cf).index_select(0, es.destination)
             + static + model.edge(x_edge)
         )
         h = model.cell(a, h)
@@ -137,7 +138,7 @@ def roll(model: FlowNet, inputs: ModelInputs, initial_stocks: torch.Tensor | Non
                                       torch.where(es.returning.bool(), p[2], p[3]))
         share = es.group_share(logits)
         survive = 1.0 - inputs.death_rate[t].to(dtype)
-        moved = survive[es.origin] * flat[es.cell_from] * share
+        moved = survive[es.origin] * flat.index_select(0, es.cell_from) * share
         nxt = (survive.unsqueeze(0) * stocks).reshape(-1)
         nxt = nxt.index_add(0, es.cell_to, moved).index_add(0, es.cell_from, -moved)
         nxt = nxt.reshape(n, n)
