@@ -144,6 +144,13 @@ def test_training_reduces_loss_is_seeded_and_uses_the_learning_rate(tiny):
         assert torch.equal(a, b)  # learning rate 0 really means no step
 
 
+def test_training_refuses_fewer_than_one_epoch(tiny):
+    _, inputs, targets = tiny
+    for bad in (dict(epochs=0), dict(epochs=-1), dict(finetune_epochs=0)):
+        with pytest.raises(ValueError, match="at least 1"):
+            fit(inputs, targets, TrainConfig(hidden=8, **bad), seed=0)
+
+
 def test_training_learns_the_observed_corridors(tiny):
     _, inputs, targets = tiny
     torch.manual_seed(0)

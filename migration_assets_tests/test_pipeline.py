@@ -151,6 +151,19 @@ def test_members_record_config_seed_and_fold(run):
     assert record["train"]["hidden"] == 8 and record["fold"] == 1
 
 
+@pytest.mark.parametrize("config", [{"epochs": 0}, {"epochs": -1}, {"finetune_epochs": 0}])
+def test_a_member_run_with_no_epochs_fails_and_keeps_the_trained_weights(run, config):
+    folder = run.models / "m01"
+    before = {name: (folder / name).read_bytes() for name in ("weights.pt", "config.json", "history.json")}
+    result = dg.materialize(DEFINED, selection=[dg.AssetKey(["models", "member"])], partition_key="m01",
+                            resources=run.resources, instance=run.instance, raise_on_error=False,
+                            run_config={"ops": {"models__member": {"config": {"hidden": 8, **config}}}})
+    assert not result.success
+    failure = next(e for e in result.all_events if e.event_type_value == "STEP_FAILURE")
+    assert "must be at least 1" in str(failure.event_specific_data)
+    assert {name: (folder / name).read_bytes() for name in before} == before
+
+
 def test_truth_is_never_upstream_of_estimation():
     graph = defs.resolve_asset_graph()
     truth = {k for k in graph.get_all_asset_keys() if k.path[0] == "truth"}

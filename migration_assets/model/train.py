@@ -97,6 +97,9 @@ def fit(inputs: ModelInputs, train: Targets, config: TrainConfig, seed: int,
     weights for `config.finetune_epochs` at `config.finetune_learning_rate`. Each epoch is still
     full-batch, so the loss replays every earlier year beside the new ones.
     """
+    for name in ("epochs", "finetune_epochs"):
+        if getattr(config, name) < 1:
+            raise ValueError(f"{name} must be at least 1, got {getattr(config, name)}")
     torch.manual_seed(seed)
     np.random.seed(seed)
     inputs = inputs.to(torch.float32)
