@@ -3,7 +3,8 @@
 Trains a single member on the panel of a run made by benchmarks/real_run.py (--keep DIR),
 without the observed corridors of one fold, with TrainConfig fields overridden from JSON, and
 prints its held-out scores on that fold beside the paper's published flows on the same cells
-(pooled, by dataset and by source) and its movers per year beside Meta's measurement. It reads the run's warehouse and writes nothing there.
+(pooled, by dataset and by source) and its movers per year beside Meta's measurement. It reads
+the run's warehouse and writes nothing there.
 
     python benchmarks/fold_experiment.py --run DIR [--fold 0] [--seed 0] [--threads 2] \
         [--config '{"epochs": 200, "weight_flow": 1.0}']

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tempfile
+import uuid
 from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
@@ -124,20 +124,12 @@ class WarehouseIOManager(DuckDBPandasIOManager):
 # Model store: state_dict files, configs and training curves per member.
 
 
-def _file_mode() -> int:
-    """The mode an ordinary new file gets here (0o666 less the umask); mkstemp's own is 0o600."""
-    umask = os.umask(0)
-    os.umask(umask)
-    return 0o666 & ~umask
-
-
 def _atomic_write(path: Path, write) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    os.close(fd)
+    # a fresh name, not a file made by mkstemp (mode 0600): the writer creates it like any new file
+    tmp = path.parent / f".{path.name}.{os.getpid()}.{uuid.uuid4().hex}"
     try:
         write(tmp)
-        os.chmod(tmp, _file_mode())
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

@@ -1,6 +1,7 @@
 """The numerics of model/: recurrence, flow parameterisation, loss, training and ensemble summaries."""
 
 import dataclasses
+
 import numpy as np
 import pandas as pd
 import pytest

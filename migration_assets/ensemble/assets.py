@@ -80,9 +80,6 @@ def member(context: dg.AssetExecutionContext, config: MemberConfig, model_store:
     are its validation set (`heldout_mae_flow` in the curve). A member trained before is warm-started
     from its weights unless model/update.py says a full retrain is due; metadata `update` says which
     and why."""
-    if config.epochs < 1 or config.finetune_epochs < 1:
-        raise dg.Failure(f"epochs ({config.epochs}) and finetune_epochs ({config.finetune_epochs}) must be at least "
-                         "1: set them in the run config of models/member; the stored member is left as it was")
     if config.torch_threads:
         torch.set_num_threads(config.torch_threads)
     m = member_index(context.partition_key)

@@ -102,12 +102,10 @@ def level_loss(flow: torch.Tensor, targets: Targets, anchored: torch.Tensor) -> 
 
 
 def loss_terms(pred: dict[str, torch.Tensor], targets: Targets, scales: Scales, weights: LossWeights,
-               source_bias: torch.Tensor, anchored: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
+               source_bias: torch.Tensor, anchored: torch.Tensor) -> dict[str, torch.Tensor]:
     """The weighted terms of the loss; `anchored` marks the level sources (bool per source)."""
-    level = (weights.level * level_loss(pred["flow"], targets, anchored)
-             if anchored is not None and weights.level else pred["flow"].sum() * 0.0)
     return {
-        "level": level,
+        "level": weights.level * level_loss(pred["flow"], targets, anchored),
         "stock": weights.stock * banded_loss(pred["stock"], targets.stock_change, targets.stock_weight,
                                              scales.stock, weights.band, weights.lam),
         "net": weights.net * banded_loss(pred["net"], targets.net_value, targets.net_weight, scales.net,

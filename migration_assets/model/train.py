@@ -99,7 +99,8 @@ def fit(inputs: ModelInputs, train: Targets, config: TrainConfig, seed: int,
     """
     for name in ("epochs", "finetune_epochs"):
         if getattr(config, name) < 1:
-            raise ValueError(f"{name} must be at least 1, got {getattr(config, name)}")
+            raise ValueError(f"{name} must be at least 1, got {getattr(config, name)}: set it in the run config "
+                             "of models/member (a member is stored only after its training finished)")
     torch.manual_seed(seed)
     np.random.seed(seed)
     inputs = inputs.to(torch.float32)
@@ -117,8 +118,7 @@ def fit(inputs: ModelInputs, train: Targets, config: TrainConfig, seed: int,
     optimiser = torch.optim.Adam(model.parameters(), lr=learning_rate)
     # cosine decay to a tenth of the rate: large steps early, and a member that ends settled rather
     # than wherever the last large step left it (the level of all flows moves with a few shared weights)
-    schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimiser, T_max=max(epochs, 1),
-                                                          eta_min=0.1 * learning_rate)
+    schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimiser, T_max=epochs, eta_min=0.1 * learning_rate)
     history: list[dict] = []
     start = time.perf_counter()
     for epoch in range(1, epochs + 1):
