@@ -21,6 +21,7 @@ results from single-run ranges carry no partition (dagster-style.md, pitfalls).
 
 import dagster as dg
 
+from .failures import RunFailed, failure_summary, log_check_details, raise_if_failed
 from .partitions import YEARLY_PANEL, YEARLY_RAW
 
 AC = dg.AutomationCondition
@@ -103,7 +104,9 @@ def materialize_requested(graph, assets, instance, resources, requested: dict, o
                                     run_config=config, raise_on_error=False,
                                     tags={**(tags or {}), **run.pop("tags", {})}, **run)
             if not result.success:
-                raise RuntimeError(f"automation run of {[k.to_user_string() for k in keys]} {parts} failed")
+                log_check_details(result)
+                raise RunFailed(f"automation run of {[k.to_user_string() for k in keys]} {parts} failed: "
+                                f"{failure_summary(result)}")
         done += [(k.to_user_string(), p) for k in keys for p in parts]
     return done
 
@@ -128,11 +131,5 @@ def run_until_quiet(defs: dg.Definitions, assets, instance, resources, cursor, o
         if checks:
             result = dg.materialize(assets, selection=dg.AssetSelection.checks(*checks), resources=resources,
                                     instance=instance, raise_on_error=False)
-            if not result.success:
-                raise RuntimeError(f"automation run of the checks {[k.to_user_string() for k in checks]} failed")
-            failed = [e for e in result.get_asset_check_evaluations()
-                      if not e.passed and e.severity == dg.AssetCheckSeverity.ERROR]
-            if failed:
-                names = [f"{e.asset_key.to_user_string()}:{e.check_name}" for e in failed]
-                raise RuntimeError(f"checks failed: {names}")
+            raise_if_failed(result, f"automation run of the checks {[k.to_user_string() for k in checks]}")
     raise RuntimeError(f"automation still requesting runs after {max_ticks} ticks")

@@ -8,17 +8,28 @@
 
 Runs are recorded in the instance under $DAGSTER_HOME (default: this project's folder, whose
 dagster.yaml keeps storage under data/dagster), so `dagster dev` shows them afterwards.
+
+The terminal shows the steps; Dagster's log and any traceback go to a log file under
+$DAGSTER_HOME/data/logs, whose path is printed first. A failure ends with one or two lines: what
+failed, its message and fix, and the log file. The warehouse, the model store and the source
+settings are checked before any work starts.
 """
 
 import argparse
 import os
 import sys
+import tempfile
 import time
+import traceback
 from concurrent.futures import ProcessPoolExecutor
+from contextlib import contextmanager, redirect_stderr
+from datetime import datetime
 from pathlib import Path
 from typing import Callable
 
 import dagster as dg
+
+from .failures import one_line, raise_if_failed
 
 PROJECT = Path(__file__).resolve().parents[1]
 INFO_LOGS = {"loggers": {"console": {"config": {"log_level": "INFO"}}}}
@@ -29,12 +40,8 @@ def _selection(*groups: str) -> dg.AssetSelection:
 
 
 def _check(result: dg.ExecuteInProcessResult, what: str) -> dg.ExecuteInProcessResult:
-    failed = [e for e in result.get_asset_check_evaluations() if not e.passed
-              and e.severity == dg.AssetCheckSeverity.ERROR]
-    if not result.success or failed:
-        names = ", ".join(f"{e.asset_key.to_user_string()}:{e.check_name}" for e in failed)
-        raise SystemExit(f"{what} failed{': ' + names if names else ''}; see the log above")
-    return result
+    """The result, or RunFailed naming the failing asset or check with its message (failures.py)."""
+    return raise_if_failed(result, what)
 
 
 def source_years(resources) -> tuple[int, int]:
@@ -69,11 +76,9 @@ def materialize_member(assets, resources, instance, member: str, member_config: 
 
 def materialize_estimates(assets, resources, instance, first: int, last: int, estimate_config: dict | None = None):
     run_config = {**INFO_LOGS, "ops": {"ensemble_estimates": {"config": estimate_config or {}}}}
-    from .definitions import ESTIMATE_CHECKS
-
-    # multi-asset checks are not part of a group selection: name them
+    # the invariant checks are check specs of the multi-asset: the group selection includes them
     return _check(dg.materialize(
-        assets, selection=_selection("estimates") | dg.AssetSelection.checks(*ESTIMATE_CHECKS), resources=resources, instance=instance, run_config=run_config,
+        assets, selection=_selection("estimates"), resources=resources, instance=instance, run_config=run_config,
         tags={"dagster/asset_partition_range_start": str(first), "dagster/asset_partition_range_end": str(last)},
         raise_on_error=False), "estimates run")
 
@@ -99,6 +104,67 @@ def _enter_project() -> None:
     os.chdir(os.environ["DAGSTER_HOME"])
 
 
+LOG_DIR = "data/logs"  # under DAGSTER_HOME
+# errors whose message is the whole story (what, where, the fix): printed without their class
+_EXPLAINED = ("RunFailed", "PreflightError", "WarehouseError", "ContractError", "SourceFileError", "Failure")
+
+
+def _log_file(command: str) -> Path:
+    """A new log file for this command under $DAGSTER_HOME/data/logs (the temp folder if that cannot be written)."""
+    name = f"{command}-{datetime.now():%Y%m%d-%H%M%S}-{os.getpid()}.log"
+    for folder in (Path(LOG_DIR), Path(tempfile.gettempdir()) / "migration-logs"):
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            path = folder.resolve() / name
+            path.touch()
+            return path
+        except OSError:
+            continue
+    raise SystemExit(f"{command}: cannot write a log file under {Path(LOG_DIR).resolve()} or the temp folder")
+
+
+def _short(err: BaseException) -> str:
+    if any(c.__name__ in _EXPLAINED for c in type(err).__mro__):
+        return one_line(str(err))
+    return one_line(f"{type(err).__name__}: {err}")
+
+
+@contextmanager
+def reported(command: str):
+    """Run the body with stderr (Dagster's console log, warnings, the member processes' output)
+    going to a log file; on an error write its traceback there and end with two lines on the
+    terminal, the error's message and the log file, and exit status 1 (130 when interrupted)."""
+    path = _log_file(command)
+    print(f"Log: {path}", flush=True)
+    terminal = sys.stderr
+    with open(path, "a", buffering=1) as log:
+        terminal.flush()
+        saved = os.dup(2)
+        os.dup2(log.fileno(), 2)  # also what C code and child processes write
+        try:
+            with redirect_stderr(log):
+                yield path
+        except SystemExit as stop:
+            if stop.code in (None, 0):
+                raise
+            message, status = str(stop.code), stop.code if isinstance(stop.code, int) else 1
+            traceback.print_exc(file=log)
+        except KeyboardInterrupt:
+            message, status = "interrupted", 130
+            traceback.print_exc(file=log)
+        except Exception as err:  # noqa: BLE001 (every error ends the same way: short, with the log)
+            message, status = _short(err), 1
+            traceback.print_exc(file=log)
+        else:
+            return
+        finally:
+            log.flush()
+            os.dup2(saved, 2)
+            os.close(saved)
+    print(f"{command}: {message}\n{command}: full log and traceback: {path}", file=terminal, flush=True)
+    raise SystemExit(status)
+
+
 def _member_in_subprocess(member: str, member_config: dict) -> str:
     from .definitions import DEFINED as ASSETS
     from .resources import default_resources
@@ -109,7 +175,7 @@ def _member_in_subprocess(member: str, member_config: dict) -> str:
 
 
 def main(argv: list[str] | None = None) -> None:
-    from .partitions import MEMBERS, N_FOLDS, N_MEMBERS
+    from .partitions import N_FOLDS, N_MEMBERS
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--epochs", type=int, help="training epochs per member (default: MemberConfig)")
@@ -130,6 +196,15 @@ def main(argv: list[str] | None = None) -> None:
         parser.error("--parallel must be at least 1")
 
     _enter_project()
+    with reported("migration-run"):
+        _run(args)
+
+
+def _run(args) -> None:
+    from .partitions import MEMBERS
+    from .preflight import check_all
+
+    check_all()  # before any work: the source settings, the model store, the warehouse
     from .definitions import DEFINED as ASSETS
     from .resources import SyntheticSource, default_resources, warehouse_path
 
@@ -176,6 +251,14 @@ def update_main(argv: list[str] | None = None) -> None:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.parse_args(argv)
     _enter_project()
+    with reported("migration-update"):
+        _update()
+
+
+def _update() -> None:
+    from .preflight import check_all
+
+    check_all()  # before any work: the source settings, the model store, the warehouse
     from .automation import run_until_quiet
     from .definitions import DEFINED as ASSETS
     from .definitions import defs

@@ -3,7 +3,6 @@
 import dagster as dg
 
 from .ensemble.assets import MODEL_ASSETS
-from .ensemble.checks import ESTIMATE_CHECKS
 from .panel.assets import PANEL_ASSETS
 from .resources import default_resources
 from .sensors import JOBS, SCHEDULES, SENSORS
@@ -13,7 +12,7 @@ from .validation.assets import VALIDATION_ASSETS
 from .validation.reference import REFERENCE_ASSETS
 
 ASSETS = [*RAW_ASSETS, *PANEL_ASSETS, *MODEL_ASSETS, *TRUTH_ASSETS, *REFERENCE_ASSETS, *VALIDATION_ASSETS]
-CHECKS = [*RAW_CHECKS, *ESTIMATE_CHECKS]
+CHECKS = [*RAW_CHECKS]  # the estimates' invariant checks are part of their multi-asset
 DEFINED = [*ASSETS, *CHECKS]  # what `dg.materialize` needs to run any selection of the graph
 
 defs = dg.Definitions(assets=ASSETS, asset_checks=CHECKS, sensors=SENSORS, schedules=SCHEDULES, jobs=JOBS,

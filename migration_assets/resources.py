@@ -12,19 +12,17 @@ from pathlib import Path
 from typing import Any
 
 import dagster as dg
-import duckdb
 import pandas as pd
 import torch
-from dagster._utils.backoff import backoff
+from dagster._core.definitions.metadata.metadata_set import TableMetadataSet
+from dagster._core.storage.db_io_manager import TableSlice
 from dagster_duckdb import DuckDBResource
 from dagster_duckdb.io_manager import DuckDbClient, _get_cleanup_statement
 from dagster_duckdb_pandas import DuckDBPandasIOManager, DuckDBPandasTypeHandler
 
+from .preflight import DEFAULT_MODEL_DIR, DEFAULT_WAREHOUSE, connect_warehouse, source_kind
 from .schemas import RAW, TRUTH
 from .synthetic import SyntheticWorld, WorldConfig, generate_world
-
-DEFAULT_WAREHOUSE = "data/warehouse.duckdb"
-DEFAULT_MODEL_DIR = "data/models"
 
 
 def warehouse_path() -> str:
@@ -43,13 +41,10 @@ class _AtomicDuckDbClient(DuckDbClient):
     @contextmanager
     def connect(context, table_slice):
         reading = isinstance(context, dg.InputContext)
-        conn = backoff(
-            fn=duckdb.connect,
-            retry_on=(RuntimeError, duckdb.IOException),
-            kwargs={"database": context.resource_config["database"], "read_only": reading,
-                    "config": {"custom_user_agent": "dagster", **context.resource_config["connection_config"]}},
-            max_retries=10,
-        )
+        # a lock held by another process is waited for a few seconds (MIGRATION_LOCK_WAIT), then
+        # reported with that process's PID; a missing or read-only folder fails at once, with the fix
+        conn = connect_warehouse(context.resource_config["database"], read_only=reading,
+                                 config={"custom_user_agent": "dagster", **context.resource_config["connection_config"]})
         try:
             if reading:
                 yield conn
@@ -74,6 +69,30 @@ class _AtomicDuckDbClient(DuckDbClient):
             connection.execute(_get_cleanup_statement(table_slice))
 
 
+def _insert_by_name(connection, table_slice: TableSlice, obj: pd.DataFrame, schema: dg.TableSchema | None,
+                    partitioned: bool) -> int:
+    """Create the table if needed (with the column types of `schema`, even for an empty frame) and
+    insert `obj` by column name; returns the rows inserted. The slice was deleted before."""
+    table = f"{table_slice.schema}.{table_slice.table}"
+    if schema is not None:
+        columns = ", ".join(f'"{c.name}" {c.type}' for c in schema.columns)
+        wanted = [c.name for c in schema.columns]
+        if not partitioned:
+            connection.execute(f"create or replace table {table} ({columns})")
+        else:
+            connection.execute(f"create table if not exists {table} ({columns})")
+            have = [r[0] for r in connection.execute(f"select * from {table} limit 0").description]
+            if have != wanted:
+                raise dg.Failure(
+                    f"warehouse table {table} has columns {have} but this code writes {wanted}. Fix: "
+                    f"`DROP TABLE {table}` in DuckDB, then re-materialize every partition of the asset.")
+        obj = obj[wanted]
+    else:
+        connection.execute(f"create table if not exists {table} as select * from obj limit 0")
+    connection.execute(f"insert into {table} by name select * from obj")
+    return len(obj)
+
+
 class _ByNameHandler(DuckDBPandasTypeHandler):
     """Creates tables with the column types of the asset's `dagster/column_schema` (even for an
     empty frame) and inserts by column name, so a frame whose columns come in another order can
@@ -81,26 +100,25 @@ class _ByNameHandler(DuckDBPandasTypeHandler):
     whose columns changed stops with instructions instead of mixing layouts."""
 
     def handle_output(self, context, table_slice, obj: pd.DataFrame, connection):
-        table = f"{table_slice.schema}.{table_slice.table}"
         schema = (context.definition_metadata or {}).get("dagster/column_schema")
-        if schema is not None:
-            columns = ", ".join(f'"{c.name}" {c.type}' for c in schema.columns)
-            wanted = [c.name for c in schema.columns]
-            if not context.has_asset_partitions:
-                connection.execute(f"create or replace table {table} ({columns})")
-            else:
-                connection.execute(f"create table if not exists {table} ({columns})")
-                have = [r[0] for r in connection.execute(f"select * from {table} limit 0").description]
-                if have != wanted:
-                    raise dg.Failure(
-                        f"warehouse table {table} has columns {have} but this code writes {wanted}. Fix: "
-                        f"`DROP TABLE {table}` in DuckDB, then re-materialize every partition of the asset.")
-            obj = obj[wanted]
-        else:
-            connection.execute(f"create table if not exists {table} as select * from obj limit 0")
-        connection.execute(f"insert into {table} by name select * from obj")
+        rows = _insert_by_name(connection, table_slice, obj, schema, context.has_asset_partitions)
         row_key = "dagster/partition_row_count" if context.has_asset_partitions else "dagster/row_count"
-        context.add_output_metadata({row_key: len(obj)})
+        context.add_output_metadata({row_key: rows})
+
+
+def replace_table_slice(connection, table_slice: TableSlice, obj: pd.DataFrame, schema: dg.TableSchema | None
+                        ) -> dict[str, Any]:
+    """What WarehouseIOManager does with one output (create the schema, delete the slice, insert by
+    name), on a connection whose transaction the caller holds, so that several tables can be
+    replaced in one transaction. Returns the output metadata the IO manager would have recorded."""
+    client = _AtomicDuckDbClient
+    partitioned = bool(table_slice.partition_dimensions)
+    client.ensure_schema_exists(None, table_slice, connection)
+    client.delete_table_slice(None, table_slice, connection)
+    rows = _insert_by_name(connection, table_slice, obj, schema, partitioned)
+    return {"dagster/partition_row_count" if partitioned else "dagster/row_count": rows,
+            "Query": client.get_select_statement(table_slice),
+            **dict(TableMetadataSet(table_name=client.get_table_name(table_slice)))}
 
 
 class WarehouseIOManager(DuckDBPandasIOManager):
@@ -118,6 +136,19 @@ class WarehouseIOManager(DuckDBPandasIOManager):
         manager = super().create_io_manager(context)
         manager._db_client = _AtomicDuckDbClient()  # noqa: SLF001 (the library offers no hook)
         return manager
+
+
+class WarehouseResource(DuckDBResource):
+    """DuckDBResource whose connections fail like the IO manager's: fast, naming the path or the
+    process that holds the warehouse, and the fix (the library's retries take about 100 s)."""
+
+    @contextmanager
+    def get_connection(self):
+        conn = connect_warehouse(self.database, config={"custom_user_agent": "dagster", **self.connection_config})
+        try:
+            yield conn
+        finally:
+            conn.close()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -246,20 +277,22 @@ class SyntheticSource(MigrationSource):
 
 def default_source() -> MigrationSource:
     """`MIGRATION_SOURCE=synthetic` (default) or `published` (files under MIGRATION_RAW_DIR)."""
-    kind = os.environ.get("MIGRATION_SOURCE", "synthetic")
+    kind = source_kind()  # raises, with the fix, for anything but the two below
     if kind == "synthetic":
         return SyntheticSource()
     if kind == "published":
         from .sources.published import PublishedSource
 
         return PublishedSource()
-    raise ValueError(f"MIGRATION_SOURCE={kind!r}: use 'synthetic' or 'published'")
+    raise AssertionError(kind)
 
 
 def default_resources() -> dict[str, Any]:
     return {
         "io_manager": WarehouseIOManager(database=warehouse_path()),
-        "warehouse": DuckDBResource(database=warehouse_path()),  # reads of earlier estimates, never while writing
+        # the same database as io_manager: the estimates replace their four tables in one transaction
+        # through it (ensemble/assets.py publish_estimates), and read the flows they revise
+        "warehouse": WarehouseResource(database=warehouse_path()),
         "model_store": ModelStore(root=os.environ.get("MIGRATION_MODEL_DIR", DEFAULT_MODEL_DIR)),
         "source": default_source(),
     }

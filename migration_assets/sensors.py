@@ -27,6 +27,7 @@ from pathlib import Path
 import dagster as dg
 import pandas as pd
 
+from .failures import RunFailed, failure_summary, log_check_details
 from .partitions import YEARLY_RAW, YEARS
 from .resources import MigrationSource, frame_digest
 from .schemas import RAW
@@ -127,7 +128,8 @@ def land_releases(assets, instance: dg.DagsterInstance, resources: dict, run_con
         result = dg.materialize(assets, selection=request.asset_selection, resources=resources, instance=instance,
                                 tags=request.tags, run_config=run_config, raise_on_error=False)
         if not result.success:
-            raise RuntimeError(f"landing {table}{f' {first}-{last}' if first else ''} failed; see the log above")
+            log_check_details(result)
+            raise RunFailed(f"landing {table}{f' {first}-{last}' if first else ''} failed: {failure_summary(result)}")
         landed.append((table, first, last))
     return landed
 

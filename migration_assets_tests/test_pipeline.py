@@ -98,8 +98,8 @@ def test_every_check_ran_and_passed(run):
     raw_checks = run.inputs.get_asset_check_evaluations()
     assert len(raw_checks) == 14 and all(e.passed for e in raw_checks)  # 13 raw suites + matches_un_totals
     invariants = {e.check_name: e for e in run.estimates.get_asset_check_evaluations()}
-    assert set(invariants) == {"stocks_nonnegative", "no_self_flows", "net_migration_sums_to_zero",
-                               "recurrence_closes", "revisions_within_tolerance"}
+    assert set(invariants) == {"stocks_nonnegative", "no_self_flows", "net_migration_matches_flows",
+                               "net_migration_sums_to_zero", "recurrence_closes", "revisions_within_tolerance"}
     assert all(e.passed for e in invariants.values())
     closes = invariants["recurrence_closes"].metadata
     assert closes["cells_checked"].value > 0 and closes["worst_relative_residual"].value < 1e-6

@@ -5,7 +5,8 @@ index mod n_folds); its weights, config, training curve and the targets it saw g
 store. A member trained before is warm-started when a release only adds years or revises history
 a little (model/update.py), and retrained from scratch otherwise.
 estimates/* are partitioned by year: one run rolls every member forward (central pass plus
-perturbed passes) and writes the requested years of all four tables.
+perturbed passes) and replaces the requested years of all four tables in one transaction, which
+commits only if the tables then agree with each other (checks.py).
 """
 
 import dataclasses
@@ -13,6 +14,7 @@ import dagster as dg
 import pandas as pd
 import torch
 
+from dagster._core.storage.db_io_manager import TablePartitionDimension, TableSlice
 from dagster_duckdb import DuckDBResource
 
 from ..model.ensemble import Ensemble, MemberPasses
@@ -21,11 +23,12 @@ from ..automation import ESTIMATE_YEARS, KEEP_TRAINED
 from ..model import update
 from ..model.train import TrainConfig, evaluate, fit, new_model, simulate
 from ..partitions import MEMBERS, YEAR_EXPR, YEARLY_PANEL, YEARS, member_index
-from ..resources import ModelStore
+from ..resources import ModelStore, replace_table_slice
 from ..schemas import ESTIMATES
-from ..sources.raw import table_out
+from ..sources.raw import column_schema, table_out
 from ..validation.calibration import Calibration
 from . import revisions
+from .checks import INVARIANT_SPECS, KEYS, invariant_results
 
 PANEL_INPUTS = ["countries", "country_year", "dyads", "refugees", "initial_stocks", "edges"]
 TARGET_INPUTS = ["stock_targets", "net_migration_targets", "flow_targets"]
@@ -190,6 +193,68 @@ def revision_check(earlier: pd.DataFrame, now: pd.DataFrame, tolerance: revision
                           index=False) if len(r.corridors) else "none")})
 
 
+def _year_slice(database: str, table: str, years: list[int]) -> TableSlice:
+    """The slice WarehouseIOManager would write for `years` of estimates.<table> (same DELETE)."""
+    window = dg.TimeWindow(YEARS.time_window_for_partition_key(str(years[0])).start,
+                           YEARS.time_window_for_partition_key(str(years[-1])).end)
+    return TableSlice(table=table, schema="estimates", database=database,
+                      partition_dimensions=[TablePartitionDimension(partition_expr=YEAR_EXPR, partitions=window)])
+
+
+class EstimatesNotWritten(dg.Failure):
+    """Raised when the four estimate tables were left as they were (the transaction rolled back)."""
+
+
+def _replace_years(con, database: str, tables: dict[str, pd.DataFrame], years: list[int]) -> dict[str, dict]:
+    """Replace `years` of each table inside the caller's transaction; each table's output metadata."""
+    metadata = {}
+    for name, frame in tables.items():
+        try:
+            metadata[name] = replace_table_slice(con, _year_slice(database, name, years), frame,
+                                                 column_schema(ESTIMATES[name]))
+        except Exception as error:
+            raise EstimatesNotWritten(
+                f"writing estimates.{name} ({years[0]}-{years[-1]}) failed: {type(error).__name__}: {error}. The "
+                "transaction was rolled back: estimates.flows, flows_by_birth, stocks and net_migration are as "
+                "they were before this run. Fix the cause above, then materialize the estimates again.") from error
+    return metadata
+
+
+def publish_estimates(warehouse: DuckDBResource, tables: dict[str, pd.DataFrame], years: list[int],
+                      country_year: pd.DataFrame) -> tuple[dict[str, dict], list[dg.AssetCheckResult]]:
+    """Replace `years` of the four estimate tables in ONE DuckDB transaction, and commit it only if
+    the invariants across the tables hold on what a reader would then see: the written years and
+    the year either side (whose roll-forward and flows they touch). Returns each table's output
+    metadata and the invariant results; on a failed write or invariant nothing is committed.
+
+    Why here and not through the IO manager: the IO manager writes each output in its own
+    transaction and Dagster records each materialization as soon as its output is stored, so a
+    crash between outputs leaves a mix in the warehouse *and* in the event log. Writing the four
+    tables in the asset's body, then reporting them with MaterializeResult (IO manager skipped,
+    same slice DELETE and insert as the IO manager, same metadata), makes the write all-or-nothing
+    and records the materializations only after the commit. Downstream assets still load these
+    tables through the IO manager, which therefore must point at the same database."""
+    with warehouse.get_connection() as con:
+        try:
+            con.begin()
+            try:
+                metadata = _replace_years(con, warehouse.database, tables, years)
+                seen = {name: con.execute(f"select * from estimates.{name} where year between ? and ?",
+                                          [years[0] - 1, years[-1] + 1]).df() for name in tables}
+                results = invariant_results(seen["flows"], seen["flows_by_birth"], seen["stocks"],
+                                            seen["net_migration"], country_year)
+            except BaseException:
+                con.rollback()
+                raise
+            if all(r.passed for r in results):
+                con.commit()
+            else:
+                con.rollback()
+        finally:
+            con.close()  # DuckDBResource.get_connection closes only when no exception passes through it
+    return metadata, results
+
+
 @dg.multi_asset(
     name="ensemble_estimates",
     group_name="estimates",
@@ -206,7 +271,8 @@ def revision_check(earlier: pd.DataFrame, now: pd.DataFrame, tolerance: revision
                                    description="rewritten years moved within the tolerance: each year's global flow "
                                                "total by at most 10 %, and at most 10 % of the flow volume by more "
                                                "than half its earlier p05-p95 width (warning otherwise); lists the "
-                                               "largest revisions by corridor")],
+                                               "largest revisions by corridor"),
+                 *INVARIANT_SPECS],
 )
 def ensemble_estimates(context: dg.AssetExecutionContext, config: EstimateConfig, model_store: ModelStore,
                        warehouse: DuckDBResource, countries: pd.DataFrame, country_year: pd.DataFrame, dyads: pd.DataFrame,
@@ -217,7 +283,8 @@ def ensemble_estimates(context: dg.AssetExecutionContext, config: EstimateConfig
     The p05/p50/p95 of estimates.flows are the calibrated quantiles of validation/calibration
     (split-conformal on held-out corridors) when it holds a calibration; the other tables keep
     the quantiles of the pooled passes. Years already in the warehouse are compared with what they
-    held before (check `revisions_within_tolerance`)."""
+    held before (check `revisions_within_tolerance`). The four tables are replaced together, in one
+    transaction that commits only if the blocking invariant checks pass (publish_estimates)."""
     inputs = build_inputs(countries, country_year, dyads, refugees, initial_stocks, edges)
     years = [int(k) for k in context.partition_keys]
     outside = sorted(set(years) - set(inputs.years))
@@ -244,10 +311,25 @@ def ensemble_estimates(context: dg.AssetExecutionContext, config: EstimateConfig
         quantiles = Calibration.from_frame(calibration).apply(tables["flows"]["mean"].to_numpy())
         tables["flows"] = tables["flows"].assign(**{q: quantiles[q] for q in ("p05", "p50", "p95")})
     totals = tables["flows"].groupby("year")["mean"].sum()
-    yield revision_check(published_flows(warehouse, years), tables["flows"],
-                         revisions.Tolerance(config.revision_global_total, config.revision_beyond_half_interval))
-    for name, frame in tables.items():
-        yield dg.Output(frame, output_name=name, metadata={
+    revised = revision_check(published_flows(warehouse, years), tables["flows"],
+                             revisions.Tolerance(config.revision_global_total, config.revision_beyond_half_interval))
+    written, invariants = publish_estimates(warehouse, tables, years, country_year)
+    # the invariants are enforced on every write; their results are reported when the run selected them
+    selected = context.selected_asset_check_keys
+    yield from (r for r in [revised, *invariants]
+                if dg.AssetCheckKey(r.asset_key, r.check_name) in selected)
+    failed = [r for r in invariants if not r.passed]
+    if failed:
+        raise EstimatesNotWritten(
+            f"the estimates of {years[0]}-{years[-1]} were not written: "
+            + "; ".join(f"{r.asset_key.to_user_string()}:{r.check_name}: {r.description}" for r in failed)
+            + ". The transaction was rolled back: the four estimate tables are as they were before this run. Fix: "
+            "if the years next to these were estimated by other members or settings, materialize every year of "
+            "the estimates in one run (`migration-run`, or the UI with the whole year range); otherwise this is "
+            "a bug in the estimate code (migration_assets/model/ensemble.py).")
+    for name in tables:
+        yield dg.MaterializeResult(asset_key=KEYS[name], metadata={
+            **written[name],
             "members": dg.MetadataValue.json(used), "passes_per_member": 1 + config.samples_per_member,
             "years": f"{years[0]}-{years[-1]}",
             "calibrated_quantiles": calibrated and name == "flows",

@@ -136,9 +136,17 @@ def matches_un_totals(migrant_stocks: pd.DataFrame, totals: pd.DataFrame) -> dg.
     low_share = float((compared["ratio"] < RATIO_LOW).mean()) if len(compared) else 0.0
     passed = over.empty and low_share <= 1 - RATIO_LOW_MOSTLY
     worst = compared.reindex(compared["ratio"].sort_values().index)
+    description = None
+    if len(over):  # what the command line prints: the worst destination-year and the fix
+        top = over.loc[over["ratio"].idxmax()]
+        description = (f"{len(over)} destination-year(s) hold more than {RATIO_MAX} times the UN's foreign-born total "
+                       f"(worst: {top['residence']} {int(top['year'])}, {top['ratio']:.3g} times). Fix: give "
+                       "raw/migrant_stocks and raw/migrant_stock_totals in the same unit (persons, not thousands) "
+                       "and from the same UN DESA revision")
     return dg.AssetCheckResult(
         passed=passed,
         severity=dg.AssetCheckSeverity.ERROR if len(over) else dg.AssetCheckSeverity.WARN,
+        description=description,
         metadata={
             "destination_years_compared": len(compared),
             "median_ratio": float(compared["ratio"].median()) if len(compared) else None,
