@@ -178,7 +178,8 @@ def main(argv: list[str] | None = None) -> None:
     from .partitions import N_FOLDS, N_MEMBERS
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--epochs", type=int, help="training epochs per member (default: MemberConfig)")
+    parser.add_argument("--epochs", type=int, help="training epochs per member (default: as the member was last "
+                        "trained, else TrainConfig.epochs)")
     parser.add_argument("--members", type=int, default=N_FOLDS,
                         help=f"ensemble members to train, one fold each in turn (default {N_FOLDS}, at most {N_MEMBERS})")
     parser.add_argument("--parallel", type=int, default=min(2, os.cpu_count() or 1),

@@ -16,9 +16,9 @@ import pytest
 
 from migration_assets import cli, preflight
 
-# The checks run before the asset graph is imported: ~3.5 s on 2 busy cores, mostly importing
-# Python itself and dagster. The bound leaves room for a loaded machine; the old behaviour took minutes.
-FAST_S = 10
+# Not a speed test: the checks run before the asset graph is imported (~3.5 s on 2 cores), and the
+# bound only tells them apart from the old behaviour, a retry loop of ~100 s per asset before failing.
+FAST_S = 60
 HOLD = "import duckdb, sys, time; con = duckdb.connect(sys.argv[1]); print('holding', flush=True); time.sleep(120)"
 COMMANDS = {
     "migration-run": [sys.executable, "-m", "migration_assets.cli", "--members", "1"],
@@ -154,7 +154,7 @@ def test_a_lock_taken_during_a_run_fails_in_seconds_naming_the_process(held, mon
     with pytest.raises(preflight.WarehouseError, match=f"close process {pid}"):
         with WarehouseResource(database=str(db)).get_connection():
             pass
-    assert time.perf_counter() - start < 5
+    assert time.perf_counter() - start < FAST_S
 
 
 @pytest.mark.parametrize("env, expected", [

@@ -8,10 +8,10 @@ import pytest
 import torch
 
 from migration_assets.model.ensemble import Ensemble, MemberPasses
-from migration_assets.model.loss import Scales, banded_loss, level_loss, psi
+from migration_assets.model.loss import LossWeights, Scales, banded_loss, level_loss, loss_terms, predictions, psi
 from migration_assets.model.network import EdgeStructure, bilateral, net_migration, roll
 from migration_assets.model.tensors import build_inputs
-from migration_assets.model.train import TrainConfig, evaluate, fit, new_model, simulate
+from migration_assets.model.train import TrainConfig, evaluate, fit, new_model, simulate, windows
 from migration_assets.synthetic import WorldConfig, generate_world
 
 from .conftest import model_data, panel_frames
@@ -145,6 +145,52 @@ def test_training_reduces_loss_is_seeded_and_uses_the_learning_rate(tiny):
         assert torch.equal(a, b)  # learning rate 0 really means no step
 
 
+def test_training_windows_cut_only_where_no_stock_change_spans(tiny):
+    _, _, targets = tiny
+    # stock points at 0, 5, 10, 15, 20, 25, 29, 30, and one target from 10 to 20 over 15
+    t = dataclasses.replace(targets, stock_start=torch.tensor([0, 5, 10, 10, 15, 20, 25, 29]),
+                            stock_end=torch.tensor([5, 10, 15, 20, 20, 25, 29, 30]))
+    assert windows(34, t, 10) == [(0, 10), (10, 20), (20, 30), (30, 34)]
+    assert windows(34, t, 5) == [(0, 5), (5, 10), (10, 20), (20, 25), (25, 30), (30, 34)]
+    assert windows(34, t, 0) == [(0, 34)] == windows(34, t, 40)
+    for length in (1, 3, 7, 12):
+        spans = windows(34, t, length)
+        assert spans[0][0] == 0 and spans[-1][1] == 34
+        assert all(a[1] == b[0] for a, b in zip(spans, spans[1:]))  # consecutive, no gap
+        inside = [any(a <= s and e <= b for a, b in spans) for s, e in zip(t.stock_start.tolist(), t.stock_end.tolist())]
+        assert all(inside)  # every stock change lies inside one window
+
+
+def test_stock_level_term_pins_the_stock_itself(tiny):
+    _, inputs, targets = tiny
+    x = inputs.to(torch.float32)
+    model = _random_model(x, targets)
+    es = EdgeStructure(x.edges, x.n_countries)
+    with torch.no_grad():
+        flows, stocks = roll(model, x, structure=es)
+        pred = predictions(flows, stocks, bilateral(flows, es), net_migration(flows, es), targets, x.n_countries)
+    cell = targets.stock_birth * x.n_countries + targets.stock_residence
+    assert torch.equal(pred["stock_level"], stocks.reshape(stocks.shape[0], -1)[targets.stock_end, cell])
+    scales = Scales.of(targets)
+    on = LossWeights(stock_level=1.0)
+    exact = dataclasses.replace(targets, stock_level=pred["stock_level"].clone())
+    assert loss_terms(pred, exact, scales, on, model.source_bias, torch.zeros(len(targets.sources), dtype=torch.bool))["stock_level"] == 0
+    # a stock drained to a tenth of what was reported costs, whatever its changes
+    drained = dataclasses.replace(targets, stock_level=pred["stock_level"] * 10 + 1000)
+    assert loss_terms(pred, drained, scales, on, model.source_bias, torch.zeros(len(targets.sources), dtype=torch.bool))["stock_level"] > 0
+
+
+def test_country_effects_start_at_zero_and_are_learned(tiny):
+    _, inputs, targets = tiny
+    torch.manual_seed(0)
+    untrained = new_model(inputs, len(targets.sources), 8)
+    for role in ("birth_effect", "origin_effect", "destination_effect"):
+        assert getattr(untrained, role).shape == (inputs.n_countries, 8)
+        assert not getattr(untrained, role).any()
+    model, _ = fit(inputs, targets, TrainConfig(hidden=8, epochs=5), seed=0)
+    assert model.origin_effect.abs().sum() > 0
+
+
 def test_training_refuses_fewer_than_one_epoch(tiny):
     _, inputs, targets = tiny
     for bad in (dict(epochs=0), dict(epochs=-1), dict(finetune_epochs=0)):
@@ -152,11 +198,13 @@ def test_training_refuses_fewer_than_one_epoch(tiny):
             fit(inputs, targets, TrainConfig(hidden=8, **bad), seed=0)
 
 
-def test_training_learns_the_observed_corridors(tiny):
+@pytest.mark.parametrize("window_years", [0, 3])  # one full-batch step an epoch, or one per window
+def test_training_learns_the_observed_corridors(tiny, window_years):
     _, inputs, targets = tiny
     torch.manual_seed(0)
     before = evaluate(new_model(inputs, len(targets.sources), 16), inputs, targets)
-    model, _ = fit(inputs, targets, TrainConfig(hidden=16, epochs=120, learning_rate=0.02), seed=0)
+    model, _ = fit(inputs, targets, TrainConfig(hidden=16, epochs=120, learning_rate=0.02, window_years=window_years),
+                   seed=0)
     after = evaluate(model, inputs, targets)
     assert after["mae_flow"] < 0.5 * before["mae_flow"]
     assert after["mae_stock_change"] < 0.5 * before["mae_stock_change"]

@@ -74,6 +74,9 @@ def test_stock_targets_are_successive_changes_with_noise_weights():
     got = frame.set_index(["year_start", "birth"])
     assert list(got.loc[(1990, "AAA"), ["year_end", "stock_change"]]) == [1995, 4900.0]
     assert got.loc[(1995, "AAA"), "stock_change"] == 10.0
+    # and the stock reached, which the level term of the loss pins
+    assert list(got.loc[(1990, "AAA"), ["stock_end"]]) == [5000.0]
+    assert got.loc[(1995, "AAA"), "stock_end"] == 5010.0
     assert ((frame["weight"] > 0) & (frame["weight"] <= 1)).all()
     # a clear change outweighs a change buried in the noise of a large stock
     assert got.loc[(1990, "AAA"), "weight"] > got.loc[(1990, "BBB"), "weight"]

@@ -1,5 +1,6 @@
 """The whole graph materialized in-process on a tiny synthetic world, and what bad input does to it."""
 
+from pathlib import Path
 from types import SimpleNamespace
 
 import dagster as dg
@@ -164,6 +165,23 @@ def test_a_member_run_with_no_epochs_fails_and_keeps_the_trained_weights(run, co
     assert {name: (folder / name).read_bytes() for name in before} == before
 
 
+def test_a_member_run_without_settings_keeps_those_of_its_last_training(run, tmp_path):
+    """As the automation and migration-update run members: no run config. The member is warm-started
+    under the settings it was trained with (hidden 8, 15 epochs), not retrained under the defaults."""
+    import shutil
+
+    shutil.copytree(run.models / "m01", tmp_path / "m01")
+    resources = {**run.resources, "model_store": ModelStore(root=str(tmp_path))}
+    result = dg.materialize(DEFINED, selection=[dg.AssetKey(["models", "member"])], partition_key="m01",
+                            resources=resources, instance=run.instance,
+                            run_config={"ops": {"models__member": {"config": {"finetune_epochs": 2}}}})
+    metadata = result.asset_materializations_for_node("models__member")[0].metadata
+    assert metadata["update"].value == "warm" and metadata["epochs"].value == 2
+    _, record = resources["model_store"].load("m01")
+    assert record["train"]["hidden"] == 8 and record["train"]["epochs"] == 15
+    assert record["train"]["finetune_epochs"] == 2  # what is given still wins
+
+
 def test_truth_is_never_upstream_of_estimation():
     graph = defs.resolve_asset_graph()
     truth = {k for k in graph.get_all_asset_keys() if k.path[0] == "truth"}
@@ -280,3 +298,26 @@ def test_release_sensor_requests_only_the_tables_whose_content_changed(run):
     # (Meta's series starts in 2019, after this world ends: empty in both worlds, so unchanged)
     assert {r.asset_selection[0] for r in other} == set(RAW_KEYS) - {dg.AssetKey(["raw", "meta_flows"])}
     assert len({r.run_key for r in other} | {r.run_key for r in revised}) == len(other) + 1
+
+
+def test_migration_flows_prints_a_corridor_from_the_warehouse_and_leaves_it_unchanged(run, monkeypatch, capsys, tmp_path):
+    from migration_assets import corridor
+
+    t = _tables(run.db)
+    flows = t["estimates.flows"]
+    top = flows.groupby(["origin", "destination"])["mean"].sum().idxmax()
+    monkeypatch.setenv("MIGRATION_WAREHOUSE", run.db)
+    before = Path(run.db).read_bytes()
+    assert corridor.main([top[0].lower(), top[1], "--plot", str(tmp_path / "corridor.png")]) == 0
+    out = capsys.readouterr().out
+    assert f"Migrants from {top[0]} to {top[1]}" in out
+    rows = flows[(flows["origin"] == top[0]) & (flows["destination"] == top[1])].sort_values("year")
+    first = out.splitlines()[2].split()  # header, column names, then the first year
+    assert int(first[0]) == rows["year"].iloc[0] and first[1] == f"{rows['mean'].iloc[0]:,.0f}"
+    assert (tmp_path / "corridor.png").stat().st_size > 0
+    assert corridor.main([top[0], top[1], "--by-birth"]) == 0
+    assert "birth" in capsys.readouterr().out.splitlines()[1]
+    with pytest.raises(SystemExit) as stop:
+        corridor.main(["XXX", top[1]])
+    assert stop.value.code == 1 and "XXX not among the warehouse's" in capsys.readouterr().err
+    assert Path(run.db).read_bytes() == before  # read-only

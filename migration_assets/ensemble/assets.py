@@ -10,6 +10,8 @@ commits only if the tables then agree with each other (checks.py).
 """
 
 import dataclasses
+from typing import Optional
+
 import dagster as dg
 import pandas as pd
 import torch
@@ -32,7 +34,7 @@ from .checks import INVARIANT_SPECS, KEYS, invariant_results
 
 PANEL_INPUTS = ["countries", "country_year", "dyads", "refugees", "initial_stocks", "edges"]
 TARGET_INPUTS = ["stock_targets", "net_migration_targets", "flow_targets"]
-MODEL_CODE_VERSION = "gru-v4"
+MODEL_CODE_VERSION = "gru-v5"
 
 
 def _ins(names: list[str]) -> dict[str, dg.AssetIn]:
@@ -41,27 +43,34 @@ def _ins(names: list[str]) -> dict[str, dg.AssetIn]:
 
 
 class MemberConfig(dg.Config):
-    """Training settings of one member (see model/train.py TrainConfig)."""
+    """Training settings of one member (model/train.py TrainConfig holds their meaning and defaults).
 
-    hidden: int = TrainConfig.hidden
-    epochs: int = TrainConfig.epochs
-    learning_rate: float = TrainConfig.learning_rate
-    weight_stock: float = TrainConfig.weight_stock
-    weight_net: float = TrainConfig.weight_net
-    weight_flow: float = TrainConfig.weight_flow
-    weight_level: float = TrainConfig.weight_level
-    finetune_epochs: int = TrainConfig.finetune_epochs
-    finetune_learning_rate: float = TrainConfig.finetune_learning_rate
-    full_retrain_revision: float = TrainConfig.full_retrain_revision
+    A setting left unset keeps the value the member was last trained with, or else TrainConfig's
+    default: an update by the automation, `migration-update` or a re-execution keeps the settings
+    of the last full run (say `migration-run --epochs 48`) instead of falling back to the defaults
+    and retraining every member from scratch under them."""
+
+    hidden: Optional[int] = None
+    epochs: Optional[int] = None
+    learning_rate: Optional[float] = None
+    window_years: Optional[int] = None
+    weight_stock: Optional[float] = None
+    weight_stock_level: Optional[float] = None
+    weight_net: Optional[float] = None
+    weight_flow: Optional[float] = None
+    weight_level: Optional[float] = None
+    finetune_epochs: Optional[int] = None
+    finetune_learning_rate: Optional[float] = None
+    full_retrain_revision: Optional[float] = None
     warm_start: bool = True  # False: always retrain from scratch
     torch_threads: int = 0  # 0 = torch's default
 
-    def train_config(self) -> TrainConfig:
-        return TrainConfig(hidden=self.hidden, epochs=self.epochs, learning_rate=self.learning_rate,
-                           weight_stock=self.weight_stock, weight_net=self.weight_net, weight_flow=self.weight_flow,
-                           weight_level=self.weight_level,
-                           finetune_epochs=self.finetune_epochs, finetune_learning_rate=self.finetune_learning_rate,
-                           full_retrain_revision=self.full_retrain_revision)
+    def train_config(self, stored: dict | None = None) -> TrainConfig:
+        """TrainConfig from the settings given here, then `stored` (a member record's "train"), then defaults."""
+        names = {f.name for f in dataclasses.fields(TrainConfig)}
+        kept = {k: tuple(v) if isinstance(v, list) else v for k, v in (stored or {}).items() if k in names}
+        given = {k: v for k, v in self.model_dump().items() if k in names and v is not None}
+        return dataclasses.replace(TrainConfig(**kept), **given)
 
 
 @dg.asset(
@@ -91,14 +100,15 @@ def member(context: dg.AssetExecutionContext, config: MemberConfig, model_store:
     n_folds = int(flow_targets["fold"].max()) + 1 if len(flow_targets) else 1
     fold = m % n_folds
     train, heldout = targets.without_fold(fold), targets.only_fold(fold)
-    tc = config.train_config()
+    stored = model_store.previous(context.partition_key)
+    tc = config.train_config(stored[1].get("train") if stored else None)
     record = {"member": context.partition_key, "seed": m, "fold": fold, "n_folds": n_folds,
               "train": dataclasses.asdict(tc), "config_digest": tc.digest(), "model_digest": tc.model_digest(),
               "sources": train.sources, "countries": inputs.countries, "years": inputs.years,
               "edges": inputs.n_edges, "code_version": MODEL_CODE_VERSION}
     frames = {"stock_targets": stock_targets, "net_migration_targets": net_migration_targets,
               "flow_targets": flow_targets}
-    previous = model_store.previous(context.partition_key) if config.warm_start else None
+    previous = stored if config.warm_start else None
     weights, before, seen = previous or (None, None, None)
     plan = update.plan(before, seen, record, frames, tc.full_retrain_revision)
     context.log.info(f"member {context.partition_key}: {'warm start' if plan.mode == 'warm' else 'full training'} "

@@ -14,6 +14,10 @@ For each target kind (stock changes, net migration, observed flows):
 - a level term compares, for each level source and year, the total of its training cells with the
   model's total over the same cells (`level_loss`): the Yeo–Johnson residuals alone fit the shape
   of the flows but leave their totals short;
+- a stock level term compares the stock itself at each UN point with the reported one, every cell
+  weighing the same: the change targets are weighted down where the change is small beside the
+  stock, and with changes alone the members drained large stable diasporas (Algerian-born in France
+  fell from 0.8 M to 7,000 in one member's roll), and with them the flows that follow a diaspora;
 - there is no outflow ≤ population regulariser: the network's flows are a share of survivors.
 """
 
@@ -45,6 +49,7 @@ def banded_loss(pred: torch.Tensor, target: torch.Tensor, weight: torch.Tensor, 
 @dataclass(frozen=True)
 class Scales:
     stock: float
+    stock_level: float
     net: float
     flow: float
 
@@ -53,12 +58,14 @@ class Scales:
         def s(x: torch.Tensor) -> float:
             return float(psi(x.double(), lam).std()) if x.numel() > 1 else 1.0
 
-        return Scales(stock=s(targets.stock_change), net=s(targets.net_value), flow=s(targets.flow_value))
+        return Scales(stock=s(targets.stock_change), stock_level=s(targets.stock_level), net=s(targets.net_value),
+                      flow=s(targets.flow_value))
 
 
 @dataclass(frozen=True)
 class LossWeights:
     stock: float = 1.0
+    stock_level: float = 0.0
     net: float = 1.0
     flow: float = 1.0
     source_bias: float = 1.0
@@ -78,9 +85,10 @@ def predictions(flows: torch.Tensor, stocks: torch.Tensor, bilateral: torch.Tens
     flow = bilateral.reshape(-1).index_select(0, targets.flow_year * cells + pair)
     if source_bias is not None and source_bias.numel():
         flow = flow * torch.exp(source_bias.index_select(0, targets.flow_source))
+    level = flat.index_select(0, targets.stock_end * cells + cell)
     return {
-        "stock": flat.index_select(0, targets.stock_end * cells + cell)
-        - flat.index_select(0, targets.stock_start * cells + cell),
+        "stock": level - flat.index_select(0, targets.stock_start * cells + cell),
+        "stock_level": level,
         "net": net.reshape(-1).index_select(0, targets.net_year * n + targets.net_country),
         "flow": flow,
     }
@@ -108,6 +116,9 @@ def loss_terms(pred: dict[str, torch.Tensor], targets: Targets, scales: Scales, 
         "level": weights.level * level_loss(pred["flow"], targets, anchored),
         "stock": weights.stock * banded_loss(pred["stock"], targets.stock_change, targets.stock_weight,
                                              scales.stock, weights.band, weights.lam),
+        "stock_level": weights.stock_level * banded_loss(pred["stock_level"], targets.stock_level,
+                                                         torch.ones_like(targets.stock_level), scales.stock_level,
+                                                         weights.band, weights.lam),
         "net": weights.net * banded_loss(pred["net"], targets.net_value, targets.net_weight, scales.net,
                                          weights.band, weights.lam),
         "flow": weights.flow * banded_loss(pred["flow"], targets.flow_value, targets.flow_weight, scales.flow,

@@ -8,7 +8,8 @@ For each year t and edge e = (i, j, k) (born in i, moving from j to k):
     π_e   = exp(z_e) / (1 + Σ_{e' in group(i, j)} exp(z_e'))               # "stay" has logit 0
     T_e   = (1 − d_j) · S_ij · π_e                                        # survivors who move
 
-c are scaled country covariates, D static dyad terms, x_e per-edge inputs (refugee stocks,
+c are scaled country covariates (each with a learned effect of its country in that role added to
+W c, as the origin and destination fixed effects of a gravity model), D static dyad terms, x_e per-edge inputs (refugee stocks,
 union pair, native / return flags, stock feedback, and last year's arrivals into the group's stock
 cell: recent arrivals return and move on far more often than settled migrants). prior_e is a learned migration-rate prior
 that makes the untrained network already plausible at every scale (on the real data, without it
@@ -24,6 +25,7 @@ The input projection is factorised over countries, so its cost is a few gathers 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import torch
 from torch import nn
@@ -43,12 +45,19 @@ ONWARD_PRIOR = math.log(0.002)
 
 
 class FlowNet(nn.Module):
-    def __init__(self, n_country_features: int, n_dyad_features: int, hidden: int, n_sources: int):
+    def __init__(self, n_countries: int, n_country_features: int, n_dyad_features: int, hidden: int,
+                 n_sources: int):
         super().__init__()
         self.hidden = hidden
         self.birth = nn.Linear(n_country_features, hidden, bias=False)
         self.origin = nn.Linear(n_country_features, hidden, bias=False)
         self.destination = nn.Linear(n_country_features, hidden, bias=False)
+        # A learned vector per country in each role (country effects, as the fixed effects of a gravity
+        # model): what the covariates do not say about a country, learned from all its other corridors,
+        # stocks and net migration. Zero at the start, so the untrained network is the covariates' alone.
+        self.birth_effect = nn.Parameter(torch.zeros(n_countries, hidden))
+        self.origin_effect = nn.Parameter(torch.zeros(n_countries, hidden))
+        self.destination_effect = nn.Parameter(torch.zeros(n_countries, hidden))
         self.dyad_od = nn.Linear(n_dyad_features, hidden, bias=False)
         self.dyad_bd = nn.Linear(n_dyad_features, hidden, bias=False)
         self.edge = nn.Linear(N_EDGE_INPUTS, hidden)
@@ -87,6 +96,24 @@ class EdgeStructure:
         return torch.exp(shifted - torch.log(den).index_select(0, self.group))
 
 
+@dataclass
+class RollState:
+    """What the recurrence carries from one year to the next: stocks (N, N) on 1 January, the GRU's
+    hidden state per edge, and last year's arrivals into each stock cell."""
+
+    stocks: torch.Tensor
+    hidden: torch.Tensor
+    arrived: torch.Tensor
+
+    @staticmethod
+    def initial(model: FlowNet, stocks: torch.Tensor, n_edges: int) -> "RollState":
+        return RollState(stocks, torch.zeros(n_edges, model.hidden, dtype=stocks.dtype),
+                         torch.zeros(stocks.numel(), dtype=stocks.dtype))
+
+    def detach(self) -> "RollState":
+        return RollState(self.stocks.detach(), self.hidden.detach(), self.arrived.detach())
+
+
 def roll(model: FlowNet, inputs: ModelInputs, initial_stocks: torch.Tensor | None = None,
          structure: EdgeStructure | None = None) -> tuple[torch.Tensor, torch.Tensor]:
     """Roll the recurrence over all years.
@@ -94,19 +121,30 @@ def roll(model: FlowNet, inputs: ModelInputs, initial_stocks: torch.Tensor | Non
     Returns flows (Y, E) and stocks (Y + 1, N, N) in the dtype of `inputs`:
         S[t+1] = diag(B[t]) + (1 − d[t]) S[t] + inflows − outflows   (method.md §5)
     """
-    n = inputs.n_countries
-    es = structure or EdgeStructure(inputs.edges, n)
+    es = structure or EdgeStructure(inputs.edges, inputs.n_countries)
     stocks = inputs.initial_stocks if initial_stocks is None else initial_stocks
+    flows, path, _ = roll_years(model, inputs, es, 0, len(inputs.years),
+                                RollState.initial(model, stocks, es.birth.numel()))
+    return flows, torch.cat([stocks.unsqueeze(0), path])
+
+
+def roll_years(model: FlowNet, inputs: ModelInputs, es: EdgeStructure, start: int, stop: int,
+               state: RollState) -> tuple[torch.Tensor, torch.Tensor, RollState]:
+    """Roll flow years start..stop-1 from `state` (1 January of year `start`).
+
+    Returns flows (stop − start, E), stocks (stop − start, N, N) on 1 January of years start+1..stop,
+    and the state on 1 January of year `stop`.
+    """
+    n = inputs.n_countries
+    stocks, h, arrived = state.stocks, state.hidden, state.arrived
     dtype = stocks.dtype
     dyad = inputs.dyad_features.to(dtype)
     dyad_od = model.dyad_od(dyad).reshape(n * n, -1)
     dyad_bd = model.dyad_bd(dyad).reshape(n * n, -1)
     static = dyad_od.index_select(0, es.pair) + dyad_bd.index_select(0, es.bd)
-    h = torch.zeros(es.birth.numel(), model.hidden, dtype=dtype)
     eye = torch.arange(n)
-    arrived = torch.zeros(n * n, dtype=dtype)  # movers who joined each stock cell in the previous year
-    flows, path = [], [stocks]
-    for t in range(len(inputs.years)):
+    flows, path = [], []
+    for t in range(start, stop):
         cf = inputs.country_features[t].to(dtype)
         ref = inputs.refugee_features[t].to(dtype).reshape(-1)
         union = cf[:, UNION]
@@ -126,8 +164,9 @@ def roll(model: FlowNet, inputs: ModelInputs, initial_stocks: torch.Tensor | Non
             dim=1,
         )
         a = torch.tanh(
-            model.birth(cf).index_select(0, es.birth) + model.origin(cf).index_select(0, es.origin)
-            + model.destination(cf).index_select(0, es.destination)
+            (model.birth(cf) + model.birth_effect).index_select(0, es.birth)
+            + (model.origin(cf) + model.origin_effect).index_select(0, es.origin)
+            + (model.destination(cf) + model.destination_effect).index_select(0, es.destination)
             + static + model.edge(x_edge)
         )
         h = model.cell(a, h)
@@ -147,7 +186,7 @@ def roll(model: FlowNet, inputs: ModelInputs, initial_stocks: torch.Tensor | Non
         flows.append(moved)
         path.append(nxt)
         stocks = nxt
-    return torch.stack(flows), torch.stack(path)
+    return torch.stack(flows), torch.stack(path), RollState(stocks, h, arrived)
 
 
 def bilateral(flows: torch.Tensor, structure: EdgeStructure) -> torch.Tensor:

@@ -62,7 +62,8 @@ class ModelInputs:
 class Targets:
     """Observed quantities the loss compares against, each with a weight.
 
-    stock_*: change of the [birth, residence] stock between 1 January of stock times `start` and `end`.
+    stock_*: change of the [birth, residence] stock between 1 January of stock times `start` and `end`,
+    and the stock at `end`.
     net_*: net migration of a country during a flow year.
     flow_*: bilateral flow (summed over birth) during a flow year, reported by `source`; `fold` is the
     corridor's cross-validation fold (members train without their own fold).
@@ -73,6 +74,7 @@ class Targets:
     stock_birth: torch.Tensor
     stock_residence: torch.Tensor
     stock_change: torch.Tensor
+    stock_level: torch.Tensor  # the stock itself at `end`
     stock_weight: torch.Tensor
     net_year: torch.Tensor
     net_country: torch.Tensor
@@ -199,6 +201,7 @@ def build_targets(
         stock_birth=_index(stock_targets["birth"], lookup, "stock_targets.birth"),
         stock_residence=_index(stock_targets["residence"], lookup, "stock_targets.residence"),
         stock_change=f32(stock_targets["stock_change"]),
+        stock_level=f32(stock_targets["stock_end"]),
         stock_weight=f32(stock_targets["weight"]),
         net_year=years_index(net_migration_targets["year"], "net_migration_targets.year"),
         net_country=_index(net_migration_targets["country"], lookup, "net_migration_targets.country"),

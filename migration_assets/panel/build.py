@@ -98,6 +98,7 @@ PANEL: dict[str, Table] = {
                 Column("birth", "VARCHAR", "ISO3 country of birth"),
                 Column("residence", "VARCHAR", "ISO3 country of residence"),
                 Column("stock_change", "DOUBLE", "stock(year_end) - stock(year_start), persons"),
+                Column("stock_end", "DOUBLE", "stock(year_end), persons on 1 January"),
                 Column("weight", "DOUBLE", "loss weight in (0, 1]; low where noise swamps the change"),
             ),
             ("year_start", "birth", "residence"),
