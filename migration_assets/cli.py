@@ -188,6 +188,7 @@ def main(argv: list[str] | None = None) -> None:
                         help="edges: natives move to at most this many destinations (0 = all; 40 for real data)")
     parser.add_argument("--foreign-destinations", type=int, default=0,
                         help="edges: foreign-born move home or to at most this many others (0 = all; 5 for real data)")
+    _withdrawal_argument(parser)
     args = parser.parse_args(argv)
     if not 1 <= args.members <= N_MEMBERS:
         parser.error(f"--members must be between 1 and {N_MEMBERS} (the partitions of models/member)")
@@ -216,7 +217,7 @@ def _run(args) -> None:
         edges = {"native_destinations": args.native_destinations, "foreign_destinations": args.foreign_destinations}
         synthetic = isinstance(resources["source"], SyntheticSource)
         materialize_inputs(ASSETS, resources, instance, synthetic,
-                           run_config={"ops": {"panel__edges": {"config": edges}}})
+                           run_config={"ops": {"panel__edges": {"config": edges}, **withdrawal_config(args.withdrawal)}})
         members = MEMBERS.get_partition_keys()[: args.members]
         print(f"[2/5] training {len(members)} ensemble members, {args.parallel} at a time", flush=True)
         if args.parallel > 1:
@@ -250,13 +251,35 @@ def update_main(argv: list[str] | None = None) -> None:
     `migration-run` once first."""
     parser = argparse.ArgumentParser(description=update_main.__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.parse_args(argv)
+    _withdrawal_argument(parser)
+    args = parser.parse_args(argv)
     _enter_project()
     with reported("migration-update"):
-        _update()
+        _update(args.withdrawal)
 
 
-def _update() -> None:
+def _withdrawal_argument(parser: argparse.ArgumentParser) -> None:
+    from .schemas import RAW
+
+    def parse(text: str) -> tuple[str, str]:
+        table, _, reason = text.partition("=")
+        table = table.removeprefix("raw/").removeprefix("raw.")
+        if table not in RAW or not reason.strip():
+            raise argparse.ArgumentTypeError(f"{text!r}: give TABLE=REASON with TABLE one of {sorted(RAW)} and a "
+                                             "reason, e.g. conflict='UCDP withdrew the 1989 events'")
+        return table, reason.strip()
+
+    parser.add_argument("--withdrawal", type=parse, action="append", default=[], metavar="TABLE=REASON",
+                        help="let raw/TABLE land with less than the warehouse holds (rows, years, countries, "
+                             "corridors), because the publisher withdrew them; the reason is kept in its metadata")
+
+
+def withdrawal_config(withdrawals: list[tuple[str, str]]) -> dict:
+    """Run config of the raw assets whose withdrawal is stated ({op: {"config": ...}})."""
+    return {f"raw__{table}": {"config": {"withdrawal": reason}} for table, reason in withdrawals}
+
+
+def _update(withdrawals: list[tuple[str, str]] = ()) -> None:
     from .preflight import check_all
 
     check_all()  # before any work: the source settings, the model store, the warehouse
@@ -271,7 +294,7 @@ def _update() -> None:
     with dg.DagsterInstance.get() as instance:
         cursor = dg.evaluate_automation_conditions(defs=defs, instance=instance).cursor
         print("[1/2] raw tables and years whose source content changed", flush=True)
-        landed = land_releases(ASSETS, instance, resources, INFO_LOGS,
+        landed = land_releases(ASSETS, instance, resources, INFO_LOGS, withdrawal_config(list(withdrawals)),
                                log=lambda line: print(f"      {line}", flush=True))
         print("[2/2] automation: what the landed releases change downstream", flush=True)
         _, done = run_until_quiet(defs, ASSETS, instance, resources, cursor,

@@ -21,7 +21,7 @@ from dagster_duckdb.io_manager import DuckDbClient, _get_cleanup_statement
 from dagster_duckdb_pandas import DuckDBPandasIOManager, DuckDBPandasTypeHandler
 
 from .preflight import DEFAULT_MODEL_DIR, DEFAULT_WAREHOUSE, connect_warehouse, source_kind
-from .schemas import RAW, TRUTH
+from .schemas import RAW, TRUTH, Coverage
 from .synthetic import SyntheticWorld, WorldConfig, generate_world
 
 
@@ -229,6 +229,14 @@ class MigrationSource(dg.ConfigurableResource):
         """Human-readable origin of a table (a file path, or the synthetic world's settings)."""
         raise NotImplementedError
 
+    def known_codes(self) -> frozenset[str]:
+        """The country codes a raw table may hold; any other code stops the table from landing."""
+        raise NotImplementedError
+
+    def coverage(self, name: str) -> Coverage | None:
+        """What every release of raw table `name` holds at least (None: nothing declared)."""
+        return None
+
 
 @lru_cache(maxsize=4)
 def _world(config: WorldConfig) -> SyntheticWorld:
@@ -262,6 +270,9 @@ class SyntheticSource(MigrationSource):
         if name not in TRUTH:
             raise KeyError(f"unknown truth table {name!r}; known: {sorted(TRUTH)}")
         return self._released(self.world().truth(name))
+
+    def known_codes(self) -> frozenset[str]:
+        return frozenset(self.world().raw("countries")["country"])
 
     def _released(self, frame: pd.DataFrame) -> pd.DataFrame:
         if not self.released_through or "year" not in frame.columns:

@@ -26,6 +26,22 @@ class Column:
     description: str
 
 
+@dataclass(frozen=True)
+class Coverage:
+    """What every release of a raw table must hold at least: `rows` rows, `codes` distinct country
+    codes in each code column, and rows in each of `years`. Declared per source (COVERAGE in each
+    published source module) from the publisher's current release, so a truncated or header-only
+    file fails before it lands, on a first run as on an update (sources/raw.py)."""
+
+    rows: int
+    codes: int = 0
+    years: tuple[int, ...] = ()
+
+    @staticmethod
+    def span(first: int, last: int, rows: int, codes: int, missing: tuple[int, ...] = ()) -> "Coverage":
+        return Coverage(rows=rows, codes=codes, years=tuple(y for y in range(first, last + 1) if y not in missing))
+
+
 class ContractError(ValueError):
     """A frame does not meet its table contract; the message says which column, which rows and the fix."""
 

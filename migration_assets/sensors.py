@@ -117,16 +117,19 @@ def release_requests(instance: dg.DagsterInstance, source: MigrationSource, curr
 
 
 def land_releases(assets, instance: dg.DagsterInstance, resources: dict, run_config: dict | None = None,
-                  log=lambda *_: None) -> list[tuple[str, str | None, str | None]]:
+                  op_config: dict | None = None, log=lambda *_: None) -> list[tuple[str, str | None, str | None]]:
     """Run, in process, what `raw_release_sensor` would request: (table, first year, last year) per
-    run (years None for an edition). Stops at the first run that fails."""
+    run (years None for an edition). `op_config` ({op name: {"config": ...}}) goes to the runs of
+    those ops. Stops at the first run that fails."""
     landed = []
     for request in release_requests(instance, resources["source"]):
         table = request.asset_selection[0].to_user_string()
         first, last = request.tags.get(RANGE_START), request.tags.get(RANGE_END)
         log(f"{table} {first}-{last}" if first else table)
+        ops = {op: c for op, c in (op_config or {}).items() if op == request.asset_selection[0].to_python_identifier()}
+        config = {**(run_config or {}), **({"ops": ops} if ops else {})}
         result = dg.materialize(assets, selection=request.asset_selection, resources=resources, instance=instance,
-                                tags=request.tags, run_config=run_config, raise_on_error=False)
+                                tags=request.tags, run_config=config, raise_on_error=False)
         if not result.success:
             log_check_details(result)
             raise RunFailed(f"landing {table}{f' {first}-{last}' if first else ''} failed: {failure_summary(result)}")

@@ -18,11 +18,13 @@ import pandas as pd
 import pytest
 from scipy.io import netcdf_file
 
-from migration_assets.countries import CountryCodeError
-from migration_assets.quality.gx import contract, run_suite
+from migration_assets.countries import CountryCodeError, known_codes
+from migration_assets.quality.gx import contract, coverage, run_suite
 from migration_assets.sources import conflict, demography, gdp, gravity, net_migration, union_membership, wpp
 from migration_assets.sources.files import SourceFileError
 from migration_assets.sources.published import PublishedSource
+
+GDP_CSV = "gdp/GDP_data.csv"  # in the paper's repository beside the netCDF file; not read
 
 YEARS = list(range(1990, 2024))
 
@@ -172,12 +174,12 @@ def write_paper_files(root: Path) -> None:
     for name, (column, value) in values.items():
         paper_csv(root / name, pd.DataFrame([(o, d, value(o, d)) for o, d in pairs],
                                             columns=["Origin ISO", "Destination ISO", column]))
-    # GDP: the gap-filled netCDF and the CSV with a gap
+    # GDP: the gap-filled netCDF, and the CSV with a gap that is never read
     years = list(range(1985, 2024))
     csv = pd.DataFrame([(y, c, gdp_value(c, y), growth_value(c, y)) for y in years for c in COVARIATE_COUNTRIES],
                        columns=["Year", "Country ISO", "GDP/capita (2015 USD)", "GDP % annual growth"])
     csv.loc[(csv["Country ISO"] == "DZA") & (csv["Year"] == 2000), ["GDP/capita (2015 USD)", "GDP % annual growth"]] = np.nan
-    paper_csv(root / gdp.CSV, csv)
+    paper_csv(root / GDP_CSV, csv)
     write_gdp_netcdf(root / gdp.NETCDF, years)
 
 
@@ -298,17 +300,17 @@ def test_net_migration_falls_back_to_the_rounded_wpp_csv(tiny):
     assert sorted(got.index.get_level_values(1).unique()) == YEARS
 
 
-def test_gdp_prefers_the_gap_filled_netcdf(tiny):
+def test_gdp_reads_the_gap_filled_netcdf_and_never_falls_back_to_the_csv(tiny):
     frame = gdp.read(tiny)
     assert list(frame.columns) == gdp.TABLE.column_names
     assert sorted(frame["year"].unique()) == YEARS and len(frame) == 3 * len(YEARS)
     got = frame.set_index(["country", "year"])
     assert got.loc[("DZA", 2000), "gdp_per_capita"] == gdp_value("DZA", 2000)
     assert got.loc[("FRA", 1990), "gdp_growth"] == -1.25
-    (tiny / gdp.NETCDF).unlink()
-    csv = gdp.read(tiny).set_index(["country", "year"])
-    assert np.isnan(csv.loc[("DZA", 2000), "gdp_per_capita"])  # the CSV's gap is kept empty
-    assert csv.loc[("NGA", 2023), "gdp_per_capita"] == gdp_value("NGA", 2023)
+    (tiny / gdp.NETCDF).unlink()  # the CSV beside it has gaps: a missing netCDF file is an error, not a fallback
+    with pytest.raises(SourceFileError) as err:
+        gdp.read(tiny)
+    assert "file not found" in str(err.value) and gdp.NETCDF in str(err.value)
 
 
 def test_gravity_drops_the_diagonal_and_keeps_orientation(tiny):
@@ -367,8 +369,6 @@ TEXT_CASES = {
     "gravity negative": (gravity.read, "gravity/relig.csv", 3, lambda s: ",".join(s.split(",")[:3] + ["-0.5"]),
                          "negative"),
     "gravity malformed": (gravity.read, "gravity/lang.csv", 4, lambda s: s + ",1,2", "cannot be parsed"),
-    "gdp csv negative": (gdp.read, gdp.CSV, 5, lambda s: ",".join(s.split(",")[:3] + ["-1.0"] + s.split(",")[4:]),
-                         "negative"),
     "duplicate key": (conflict.read, conflict.UCDP, 3, lambda s: ",".join(["1"] + s.split(",")[1:2] + ["DZA"] +
                                                                          s.split(",")[3:]), "twice"),
 }
@@ -377,8 +377,6 @@ TEXT_CASES = {
 @pytest.mark.parametrize("case", list(TEXT_CASES))
 def test_bad_cell(tiny, case):
     reader, name, line, edit, words = TEXT_CASES[case]
-    if name == gdp.CSV:
-        (tiny / gdp.NETCDF).unlink()
     path = tiny / name
     edit_line(path, line, edit)
     with pytest.raises(SourceFileError) as err:
@@ -552,8 +550,9 @@ def test_bundle_passes_its_suite(real, name):
     frame = table.conform(real[name])
     pd.testing.assert_frame_equal(frame, real[name])
     fix = f"give {module.FILES} exactly the columns {table.column_names}"
-    result = run_suite(f"raw_{name}", frame, contract(table.column_names, list(table.key), CODES.get(name, ["country"]),
-                                                      fix) + module.expectations(), key=table.key)
+    codes = CODES.get(name, ["country"])
+    result = run_suite(f"raw_{name}", frame, contract(table.column_names, list(table.key), codes, fix, known_codes())
+                       + coverage(module.COVERAGE, codes) + module.expectations(), key=table.key)
     assert not result.critical, result.markdown()
 
 

@@ -54,6 +54,18 @@ def successors() -> pd.DataFrame:
 
 
 @lru_cache(maxsize=1)
+def known_codes() -> frozenset[str]:
+    """Every code a raw table may hold: the canonical list, the codes of aliases.csv and
+    successors.csv (historic and non-canonical areas the panel maps onto the canonical list), and
+    the ISO 3166-1 alpha-3 codes (country_converter's list: areas such as JEY or GGY that a
+    publisher reports and the panel drops). A well-formed code outside it (XYZ) is a mistake."""
+    codes = set(canonical_codes()) | {c for c in aliases().values() if c != DROP}
+    table = successors()
+    codes |= set(table["code"]) | {c for s in table["successors"] for c in s.split()}
+    return frozenset(codes | set(_converter().data["ISO3"]))
+
+
+@lru_cache(maxsize=1)
 def _converter():
     import country_converter as coco
 

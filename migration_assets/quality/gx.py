@@ -98,7 +98,7 @@ def run_suite(name: str, frame: pd.DataFrame, expectations: list, key: tuple[str
         if indexes:
             examples = [f"{_row_label(frame, i, key)}" + (f" {column}={frame.at[i, column]!r}" if column in frame.columns else "")
                         for i in indexes]
-        elif "observed_value" in result:
+        elif result.get("observed_value") is not None:
             examples = [f"observed {result['observed_value']!r}"]
         else:
             examples = []
@@ -115,8 +115,10 @@ def run_suite(name: str, frame: pd.DataFrame, expectations: list, key: tuple[str
     return out
 
 
-def contract(columns: list[str], key: list[str], codes: list[str], fix: str) -> list:
-    """Expectations every table meets: exact columns in order, a unique key, ISO3 codes."""
+def contract(columns: list[str], key: list[str], codes: list[str], fix: str,
+             known: frozenset[str] | None = None) -> list:
+    """Expectations every table meets: exact columns in order, a unique key, ISO3 codes (among
+    `known` where given: a well-formed code that names no country is as wrong as a malformed one)."""
     out = [
         gxe.ExpectTableColumnsToMatchOrderedList(column_list=columns, meta={"fix": fix}),
         gxe.ExpectCompoundColumnsToBeUnique(column_list=key, meta={"fix": "remove duplicate rows for the same key"})
@@ -127,4 +129,30 @@ def contract(columns: list[str], key: list[str], codes: list[str], fix: str) -> 
             column=c, regex=r"^[A-Z]{3}$",
             meta={"fix": f"map `{c}` to ISO3 codes (three capital letters) before loading"}))
         out.append(gxe.ExpectColumnValuesToNotBeNull(column=c, meta={"fix": f"fill or drop rows without `{c}`"}))
+        if known is not None:
+            out.append(gxe.ExpectColumnValuesToBeInSet(
+                column=c, value_set=sorted(known),
+                meta={"fix": f"`{c}` holds a code that names no known country: correct it, or map the name through "
+                             "migration_assets/countries/aliases.csv (a documented alias)"}))
+    return out
+
+
+def coverage(spec, codes: list[str], severity: str = "critical") -> list:
+    """Expectations of a schemas.Coverage: at least its rows, its distinct codes per code column, and
+    rows in each of its years. `severity="warning"` where a withdrawal is stated (sources/raw.py)."""
+    fix = ("the release holds less than the publisher's current one (a truncated, emptied or cut file?): fetch it "
+           "again (migration-fetch); if the publisher withdrew data deliberately, state why (the raw asset's "
+           "`withdrawal` config)")
+    out = [gxe.ExpectTableRowCountToBeBetween(min_value=spec.rows, severity=severity,
+                                              meta={"fix": f"at least {spec.rows:,} rows expected; {fix}"})]
+    if spec.codes:
+        out += [gxe.ExpectColumnUniqueValueCountToBeBetween(
+            column=c, min_value=spec.codes, severity=severity,
+            meta={"fix": f"at least {spec.codes} distinct codes expected in `{c}`; {fix}"}) for c in codes]
+    if spec.years:
+        years = f"{spec.years[0]}-{spec.years[-1]}" if len(spec.years) == spec.years[-1] - spec.years[0] + 1 \
+            else ", ".join(map(str, spec.years))
+        out.append(gxe.ExpectColumnDistinctValuesToContainSet(
+            column="year", value_set=list(spec.years), severity=severity,
+            meta={"fix": f"rows expected in every year of {years}; {fix}"}))
     return out

@@ -65,7 +65,7 @@ def read_json(path: Path):
 
 
 def read_csv(path: Path, required: list[str], header_line: int = 1, data: bytes | None = None, **kwargs) -> pd.DataFrame:
-    """pd.read_csv with parse errors and missing columns reported with file and line."""
+    """pd.read_csv with parse errors, missing columns and header-only files reported with file and line."""
     raw = read_bytes(path) if data is None else data
     try:
         frame = pd.read_csv(io.BytesIO(raw), **kwargs)
@@ -77,6 +77,10 @@ def read_csv(path: Path, required: list[str], header_line: int = 1, data: bytes 
     if missing:
         raise file_error(path, f"missing column(s) {missing} (found {list(frame.columns)[:12]}...)",
                          "use the publisher's file as documented in MANIFEST.md", row=header_line)
+    if frame.empty and kwargs.get("nrows") != 0:  # a header-only file would land as an empty table, or an empty share of one
+        raise file_error(path, "has a header but no data rows",
+                         "the download was cut short or the file emptied: fetch it again (migration-fetch)",
+                         row=header_line + 1)
     return frame
 
 

@@ -2,14 +2,14 @@
 
 Files read (relative to the raw folder), from the paper's repository (MANIFEST section 4):
 
-- `gdp/GDP_data.nc`, preferred: netCDF classic, dims `Year` x `Country ISO` (231 ISO3 codes as a
+- `gdp/GDP_data.nc`: netCDF classic, dims `Year` x `Country ISO` (231 ISO3 codes as a
   char array), variables `GDP/capita (2015 USD)` and `GDP % annual growth`. This is the compilers'
   gap-filled version: no missing value for 1990-2023 (World Bank, UNCTAD, IMF WEO, Maddison and
   national figures, gaps extrapolated with real growth or borrowed from similar economies).
-- `gdp/GDP_data.csv`, only when the netCDF file is absent: the same variables in long form
-  (unnamed index column, `Year`, `Country ISO`), but NOT gap-filled: 14 territories have no real
-  GDP per capita at all (BES, FLK, GUF, ESH, GLP, GIB, MTQ, MYT, NIU, REU, TKL, WLF, SPM, SHN) and
-  others have gaps; those rows keep empty values. 8 GDP/capita values also differ from the netCDF.
+The repository also holds `gdp/GDP_data.csv`, the same variables in long form but NOT gap-filled
+(14 territories have no real GDP per capita at all, others have gaps, 8 values differ). It is not
+read: falling back to it silently when the netCDF file is missing nulled 609 values while the
+metadata still named the netCDF file, so a missing netCDF file is an error that says to fetch it.
 
 Harmonization: years 1990-2023; values as published (GDP per capita must be positive, growth may
 be negative); codes are already ISO3.
@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from ..countries import to_iso3
-from ..schemas import RAW
+from ..schemas import RAW, Coverage
 from . import wpp
 from .files import file_error, netcdf_variables
 from .raw import raw_asset
@@ -30,7 +30,6 @@ from .raw import raw_asset
 TABLE = RAW["gdp"]
 
 NETCDF = "gdp/GDP_data.nc"
-CSV = "gdp/GDP_data.csv"
 VARIABLES = {"GDP/capita (2015 USD)": "gdp_per_capita", "GDP % annual growth": "gdp_growth"}
 
 FILES = [NETCDF]
@@ -56,19 +55,9 @@ def read_netcdf(path: Path) -> pd.DataFrame:
     return frame
 
 
-def read_csv_file(path: Path) -> pd.DataFrame:
-    frame = wpp.read_long(path, {"Year": "year", "Country ISO": "country"}, VARIABLES,
-                          nonnegative=("gdp_per_capita",), allow_missing=tuple(VARIABLES.values()))
-    return frame[frame["year"].between(wpp.FIRST_YEAR, wpp.LAST_YEAR)]
-
-
 def read(root: Path) -> pd.DataFrame:
-    """GDP per capita and growth per country and year 1990-2023 (netCDF preferred, CSV fallback)."""
-    root = Path(root)
-    if (root / NETCDF).exists() or not (root / CSV).exists():
-        frame = read_netcdf(root / NETCDF)
-    else:
-        frame = read_csv_file(root / CSV)
+    """GDP per capita and growth per country and year 1990-2023, from the gap-filled netCDF file."""
+    frame = read_netcdf(Path(root) / NETCDF)
     return TABLE.conform(frame.sort_values(["year", "country"], kind="stable"))
 
 
@@ -86,5 +75,9 @@ def expectations() -> list:
                                           meta={"fix": "growth is in percent; check for a fraction or a level"}),
     ]
 
+
+# the publisher's current release: a release holding less (rows, years, codes per code column) stops
+# before it lands, unless the withdrawal is stated (sources/raw.py)
+COVERAGE = Coverage.span(1990, 2023, rows=7_854, codes=231)
 
 asset = raw_asset(TABLE, ['country'], expectations)

@@ -11,8 +11,9 @@ from pathlib import Path
 
 import pandas as pd
 
+from ..countries import known_codes
 from ..resources import MigrationSource
-from ..schemas import RAW, REFERENCE
+from ..schemas import RAW, REFERENCE, Coverage
 
 DEFAULT_RAW_DIR = "data/raw"
 
@@ -39,3 +40,9 @@ class PublishedSource(MigrationSource):
         module = _module(name)
         files = module.FILES if name in RAW else module.FILES[name]
         return f"{', '.join(str(Path(self.root) / f) for f in files)}"
+
+    def known_codes(self) -> frozenset[str]:
+        return known_codes()
+
+    def coverage(self, name: str) -> Coverage | None:
+        return _module(name).COVERAGE if name in RAW else None
