@@ -20,6 +20,8 @@ results from single-run ranges carry no partition (dagster-style.md, pitfalls).
 """
 
 import dagster as dg
+from dagster._core.definitions.asset_daemon_cursor import AssetDaemonCursor
+from dagster._serdes import deserialize_value, serialize_value
 
 from .failures import RunFailed, failure_summary, log_check_details, raise_if_failed
 from .partitions import YEARLY_PANEL, YEARLY_RAW
@@ -111,10 +113,36 @@ def materialize_requested(graph, assets, instance, resources, requested: dict, o
     return done
 
 
+# Where `migration-update` keeps its automation cursor: in the instance's storage, beside the runs,
+# so that an update killed half-way leaves what it had not finished pending for the next one.
+CURSOR_KEY = "migration/automation_cursor"
+
+
+def stored_cursor(instance: dg.DagsterInstance) -> AssetDaemonCursor | None:
+    value = instance.run_storage.get_cursor_values({CURSOR_KEY}).get(CURSOR_KEY)
+    return deserialize_value(value, AssetDaemonCursor) if value else None
+
+
+def store_cursor(instance: dg.DagsterInstance, cursor: AssetDaemonCursor) -> None:
+    instance.run_storage.set_cursor_values({CURSOR_KEY: serialize_value(cursor)})
+
+
+def mark_up_to_date(defs: dg.Definitions, instance: dg.DagsterInstance) -> AssetDaemonCursor:
+    """Store a cursor that counts everything materialized so far as handled (after a full run)."""
+    cursor = dg.evaluate_automation_conditions(defs=defs, instance=instance).cursor
+    store_cursor(instance, cursor)
+    return cursor
+
+
 def run_until_quiet(defs: dg.Definitions, assets, instance, resources, cursor, ops: dict | None = None,
-                    max_ticks: int = 12, log=lambda *_: None) -> tuple[object, list[tuple[str, str | None]]]:
+                    max_ticks: int = 12, log=lambda *_: None, store: bool = False
+                    ) -> tuple[object, list[tuple[str, str | None]]]:
     """Evaluate the automation conditions tick by tick and materialize what each tick requests,
-    until a tick requests nothing. Returns the cursor and every (asset, partition) materialized."""
+    until a tick requests nothing. Returns the cursor and every (asset, partition) materialized.
+
+    With `store`, the cursor is kept in the instance once each tick's runs have finished: a tick
+    cut short (a kill, a failed run) leaves the earlier cursor there, under which what the tick had
+    not finished is still pending, and what it finished counts as changed for what lies downstream."""
     graph = defs.resolve_asset_graph()
     done = []
     for tick in range(max_ticks):
@@ -124,6 +152,8 @@ def run_until_quiet(defs: dg.Definitions, assets, instance, resources, cursor, o
                      for r in result.results if r.true_subset.size and isinstance(r.key, dg.AssetKey)}
         checks = [r.key for r in result.results if r.true_subset.size and isinstance(r.key, dg.AssetCheckKey)]
         if not requested and not checks:
+            if store:
+                store_cursor(instance, cursor)
             return cursor, done
         log(f"tick {tick}: " + ", ".join([f"{k.to_user_string()}" + (f" [{len(v)}]" if v != [None] else "")
                                           for k, v in requested.items()] + [k.to_user_string() for k in checks]))
@@ -132,4 +162,6 @@ def run_until_quiet(defs: dg.Definitions, assets, instance, resources, cursor, o
             result = dg.materialize(assets, selection=dg.AssetSelection.checks(*checks), resources=resources,
                                     instance=instance, raise_on_error=False)
             raise_if_failed(result, f"automation run of the checks {[k.to_user_string() for k in checks]}")
+        if store:
+            store_cursor(instance, cursor)
     raise RuntimeError(f"automation still requesting runs after {max_ticks} ticks")

@@ -165,6 +165,20 @@ def reported(command: str):
     raise SystemExit(status)
 
 
+def die_with_parent(parent: int) -> None:
+    """In a worker process: be killed when the process that started it dies, even by SIGKILL, instead
+    of training on alone (Linux's PR_SET_PDEATHSIG; elsewhere nothing is done)."""
+    if sys.platform != "linux":
+        return
+    import ctypes
+    import signal
+
+    PR_SET_PDEATHSIG = 1
+    ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() != parent:  # the parent died before the call
+        os._exit(1)
+
+
 def _member_in_subprocess(member: str, member_config: dict) -> str:
     from .definitions import DEFINED as ASSETS
     from .resources import default_resources
@@ -207,7 +221,9 @@ def _run(args) -> None:
     from .preflight import check_all
 
     check_all()  # before any work: the source settings, the model store, the warehouse
+    from .automation import mark_up_to_date
     from .definitions import DEFINED as ASSETS
+    from .definitions import defs
     from .resources import SyntheticSource, default_resources, warehouse_path
 
     resources = default_resources()
@@ -222,7 +238,7 @@ def _run(args) -> None:
         print(f"[2/5] training {len(members)} ensemble members, {args.parallel} at a time", flush=True)
         if args.parallel > 1:
             member_config = {**member_config, "torch_threads": 1}
-            with ProcessPoolExecutor(args.parallel) as pool:
+            with ProcessPoolExecutor(args.parallel, initializer=die_with_parent, initargs=(os.getpid(),)) as pool:
                 for done in pool.map(_member_in_subprocess, members, [member_config] * len(members)):
                     print(f"      member {done} trained ({time.perf_counter() - start:.0f} s)", flush=True)
         else:
@@ -236,6 +252,7 @@ def _run(args) -> None:
         if not synthetic:
             print("[5/5] comparison with the anchors' estimates", flush=True)
             materialize_validation(ASSETS, resources, instance, ANCHOR_VALIDATION)
+        mark_up_to_date(defs, instance)  # what `migration-update` later finds changed is what changed after this
     print(f"\nDone in {time.perf_counter() - start:.0f} s. Warehouse: {Path(warehouse_path()).resolve()}")
     print_example(warehouse_path())
 
@@ -283,25 +300,37 @@ def _update(withdrawals: list[tuple[str, str]] = ()) -> None:
     from .preflight import check_all
 
     check_all()  # before any work: the source settings, the model store, the warehouse
-    from .automation import run_until_quiet
-    from .definitions import DEFINED as ASSETS
-    from .definitions import defs
     from .resources import default_resources, warehouse_path
-    from .sensors import land_releases
 
-    resources = default_resources()
     start = time.perf_counter()
     with dg.DagsterInstance.get() as instance:
-        cursor = dg.evaluate_automation_conditions(defs=defs, instance=instance).cursor
-        print("[1/2] raw tables and years whose source content changed", flush=True)
-        landed = land_releases(ASSETS, instance, resources, INFO_LOGS, withdrawal_config(list(withdrawals)),
-                               log=lambda line: print(f"      {line}", flush=True))
-        print("[2/2] automation: what the landed releases change downstream", flush=True)
-        _, done = run_until_quiet(defs, ASSETS, instance, resources, cursor,
-                                  log=lambda line: print(f"      {line}", flush=True))
+        landed, done = update(instance, default_resources(), withdrawals,
+                              log=lambda line: print(line, flush=True))
     print(f"\nDone in {time.perf_counter() - start:.0f} s: {len(landed)} raw run(s), {len(done)} asset partitions "
           "rebuilt. "
           f"Warehouse: {Path(warehouse_path()).resolve()}")
+
+
+def update(instance: dg.DagsterInstance, resources: dict, withdrawals: list[tuple[str, str]] = (),
+           ops: dict | None = None, log: Callable = lambda *_: None) -> tuple[list, list]:
+    """Land what changed in the source and carry it downstream; returns (landed runs, rebuilt partitions).
+
+    The automation cursor lives in the instance (automation.stored_cursor): an update cut short —
+    killed, or stopped by a failed run — leaves what it had not finished pending, and the next
+    update finishes it. The first update takes the state of the warehouse as its starting point."""
+    from .automation import mark_up_to_date, run_until_quiet, stored_cursor
+    from .definitions import DEFINED as ASSETS
+    from .definitions import defs
+    from .sensors import land_releases
+
+    cursor = stored_cursor(instance) or mark_up_to_date(defs, instance)
+    log("[1/2] raw tables and years whose source content changed")
+    landed = land_releases(ASSETS, instance, resources, INFO_LOGS, withdrawal_config(list(withdrawals)),
+                           log=lambda line: log(f"      {line}"))
+    log("[2/2] automation: what the landed releases change downstream")
+    _, done = run_until_quiet(defs, ASSETS, instance, resources, cursor, ops, log=lambda line: log(f"      {line}"),
+                              store=True)
+    return landed, done
 
 
 def print_example(path: str) -> None:
