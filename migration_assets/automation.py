@@ -71,6 +71,10 @@ AFTER_MEMBERS = (_READY & INPUTS_EXIST & AC.any_deps_match(~AC.missing()).allow(
 ESTIMATE_YEARS = (_READY & ~AC.any_deps_missing().ignore(MEMBERS)).with_label(
     "estimate years: when members, calibration or panel change")
 
+# Exports: the whole of every estimate table, rewritten after the estimates change (the empty future
+# year partitions of the estimates are not waited for).
+AFTER_ESTIMATES = _READY.with_label("after the estimates change")
+
 
 # ---------------------------------------------------------------------------------------------
 # The daemon's work, in process: for `migration-update`, tests and benchmarks.

@@ -4,7 +4,8 @@
 2. one run per ensemble member (in parallel processes when asked);
 3. held-out validation of the members and the interval calibration (validation/flow_validation);
 4. the yearly estimate tables for all years in one run, with their invariant checks;
-5. (published data) the comparison with the anchors' estimates (validation/anchor_scores).
+5. the exports: the estimate tables as Parquet, CSV and NetCDF files under data/exports/;
+6. (published data) the comparison with the anchors' estimates (validation/anchor_scores).
 
 Runs are recorded in the instance under $DAGSTER_HOME (default: this project's folder, whose
 dagster.yaml keeps storage under data/dagster), so `dagster dev` shows them afterwards.
@@ -58,7 +59,7 @@ def materialize_inputs(assets, resources, instance, include_truth: bool, log: Ca
 
     first, last = source_years(resources)
     groups = ["raw", "panel"] + (["synthetic_truth"] if include_truth else ["reference"])
-    log(f"[1/5] raw sources {first}-{last}, quality checks and panel ({', '.join(groups)})")
+    log(f"[1/6] raw sources {first}-{last}, quality checks and panel ({', '.join(groups)})")
     selection = _selection(*groups) | dg.AssetSelection.checks(*RAW_CHECKS)
     return _check(dg.materialize(assets, selection=selection, resources=resources, instance=instance,
                                  run_config={**INFO_LOGS, **(run_config or {})}, raise_on_error=False,
@@ -81,6 +82,11 @@ def materialize_estimates(assets, resources, instance, first: int, last: int, es
         assets, selection=_selection("estimates"), resources=resources, instance=instance, run_config=run_config,
         tags={"dagster/asset_partition_range_start": str(first), "dagster/asset_partition_range_end": str(last)},
         raise_on_error=False), "estimates run")
+
+
+def materialize_exports(assets, resources, instance):
+    return _check(dg.materialize(assets, selection=_selection("exports"), resources=resources, instance=instance,
+                                 run_config=INFO_LOGS, raise_on_error=False), "exports run")
 
 
 def materialize_validation(assets, resources, instance, keys: list[list[str]], run_config: dict | None = None):
@@ -235,7 +241,7 @@ def _run(args) -> None:
         materialize_inputs(ASSETS, resources, instance, synthetic,
                            run_config={"ops": {"panel__edges": {"config": edges}, **withdrawal_config(args.withdrawal)}})
         members = MEMBERS.get_partition_keys()[: args.members]
-        print(f"[2/5] training {len(members)} ensemble members, {args.parallel} at a time", flush=True)
+        print(f"[2/6] training {len(members)} ensemble members, {args.parallel} at a time", flush=True)
         if args.parallel > 1:
             member_config = {**member_config, "torch_threads": 1}
             with ProcessPoolExecutor(args.parallel, initializer=die_with_parent, initargs=(os.getpid(),)) as pool:
@@ -244,13 +250,15 @@ def _run(args) -> None:
         else:
             for m in members:
                 materialize_member(ASSETS, resources, instance, m, member_config)
-        print("[3/5] held-out validation and interval calibration", flush=True)
+        print("[3/6] held-out validation and interval calibration", flush=True)
         materialize_validation(ASSETS, resources, instance, FLOW_VALIDATION)
         first, last = source_years(resources)
-        print(f"[4/5] ensemble estimates {first}-{last} and their invariant checks", flush=True)
+        print(f"[4/6] ensemble estimates {first}-{last} and their invariant checks", flush=True)
         materialize_estimates(ASSETS, resources, instance, first, last)
+        print("[5/6] exports: Parquet, CSV and NetCDF files", flush=True)
+        materialize_exports(ASSETS, resources, instance)
         if not synthetic:
-            print("[5/5] comparison with the anchors' estimates", flush=True)
+            print("[6/6] comparison with the anchors' estimates", flush=True)
             materialize_validation(ASSETS, resources, instance, ANCHOR_VALIDATION)
         mark_up_to_date(defs, instance)  # what `migration-update` later finds changed is what changed after this
     print(f"\nDone in {time.perf_counter() - start:.0f} s. Warehouse: {Path(warehouse_path()).resolve()}")

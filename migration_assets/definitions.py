@@ -3,6 +3,7 @@
 import dagster as dg
 
 from .ensemble.assets import MODEL_ASSETS
+from .exports.assets import EXPORT_ASSETS, export_job
 from .panel.assets import PANEL_ASSETS
 from .resources import default_resources
 from .sensors import JOBS, SCHEDULES, SENSORS
@@ -11,9 +12,10 @@ from .synthetic.assets import TRUTH_ASSETS
 from .validation.assets import VALIDATION_ASSETS
 from .validation.reference import REFERENCE_ASSETS
 
-ASSETS = [*RAW_ASSETS, *PANEL_ASSETS, *MODEL_ASSETS, *TRUTH_ASSETS, *REFERENCE_ASSETS, *VALIDATION_ASSETS]
+ASSETS = [*RAW_ASSETS, *PANEL_ASSETS, *MODEL_ASSETS, *TRUTH_ASSETS, *REFERENCE_ASSETS, *VALIDATION_ASSETS,
+          *EXPORT_ASSETS]
 CHECKS = [*RAW_CHECKS]  # the estimates' invariant checks are part of their multi-asset
 DEFINED = [*ASSETS, *CHECKS]  # what `dg.materialize` needs to run any selection of the graph
 
-defs = dg.Definitions(assets=ASSETS, asset_checks=CHECKS, sensors=SENSORS, schedules=SCHEDULES, jobs=JOBS,
+defs = dg.Definitions(assets=ASSETS, asset_checks=CHECKS, sensors=SENSORS, schedules=SCHEDULES, jobs=[*JOBS, export_job],
                       resources=default_resources())

@@ -155,7 +155,7 @@ def raw_release_sensor(context: dg.SensorEvaluationContext, source: MigrationSou
 # the published anchors are landed by `migration-run` (they are references, not estimates).
 automation_sensor = dg.AutomationConditionSensorDefinition(
     "automation_sensor",
-    target=dg.AssetSelection.groups("panel", "models", "validation", "estimates"),
+    target=dg.AssetSelection.groups("panel", "models", "validation", "estimates", "exports"),
     default_status=dg.DefaultSensorStatus.RUNNING,
     minimum_interval_seconds=60,
     description="Carries landed releases downstream: panel years, whole-history panel tables, the members already "

@@ -1,0 +1,91 @@
+"""The `exports` group: the four estimate tables as Parquet, CSV and NetCDF files (exports/files.py).
+
+Files go to `exports/<format>/` beside the warehouse (data/exports/ by default), or to the folder
+the run config names. Each asset rewrites its whole format from the warehouse after the estimates
+change, and records the folder, the files and the provenance in its metadata.
+"""
+
+
+import json
+from pathlib import Path
+
+import dagster as dg
+from dagster_duckdb import DuckDBResource
+
+from ..automation import AFTER_ESTIMATES
+from ..ensemble.assets import MODEL_CODE_VERSION
+from ..ensemble.checks import KEYS
+from . import files
+
+ESTIMATE_KEYS = list(KEYS.values())
+
+
+class ExportConfig(dg.Config):
+    # the folder that receives <format>/; empty: exports/ beside the warehouse (data/exports)
+    folder: str = ""
+
+
+def export_folder(config: ExportConfig, warehouse: DuckDBResource) -> Path:
+    return Path(config.folder) if config.folder else Path(warehouse.database).resolve().parent / "exports"
+
+
+def provenance(instance: dg.DagsterInstance) -> dict[str, str]:
+    """What the files were made from: model code version, members, the estimates run, and the data
+    version of every raw table, as NetCDF global attributes (strings)."""
+    latest = instance.get_latest_materialization_event(ESTIMATE_KEYS[0])
+    metadata = latest.asset_materialization.metadata if latest else {}
+    members = metadata.get("members")
+    raw = {}
+    for key in sorted(instance.get_asset_keys(prefix=["raw"]), key=lambda k: k.to_user_string()):
+        event = instance.get_latest_materialization_event(key)
+        if event is not None:
+            tags = event.asset_materialization.tags or {}
+            raw[key.to_user_string()] = tags.get("dagster/data_version", "")
+    return {
+        "source": "migration_assets (annual bilateral migration flow estimates, an ensemble of recurrent networks)",
+        "model_code_version": MODEL_CODE_VERSION,
+        "members": ", ".join(members.value) if members is not None else "",
+        "estimates_run_id": latest.run_id if latest else "",
+        "raw_data_versions": json.dumps(raw),
+        "units": "persons; stocks on 1 January, flows and net migration during the calendar year",
+    }
+
+
+def _export(fmt: str, kind: str, description: str):
+    key = dg.AssetKey(["exports", fmt])
+
+    @dg.asset(key=key, group_name="exports", deps=ESTIMATE_KEYS, kinds={"duckdb", kind}, pool="duckdb",
+              description=description, automation_condition=AFTER_ESTIMATES, code_version="1",
+              owners=["team:migration-estimates"], tags={"domain": "exports"})
+    def _asset(context: dg.AssetExecutionContext, config: ExportConfig, warehouse: DuckDBResource):
+        folder = export_folder(config, warehouse) / fmt
+        with warehouse.get_connection() as con:
+            if fmt == "netcdf":
+                attributes = provenance(context.instance)
+                counts = files.replace_folder(folder, lambda tmp: files.write_netcdf(con, tmp, attributes))
+            else:
+                write = files.write_parquet if fmt == "parquet" else files.write_csv
+                counts = files.replace_folder(folder, lambda tmp: write(con, tmp))
+        written = sorted(p for p in folder.rglob("*") if p.is_file())
+        size = sum(p.stat().st_size for p in written)
+        return dg.MaterializeResult(metadata={
+            "folder": dg.MetadataValue.path(str(folder)),
+            "files": len(written),
+            "megabytes": round(size / 1e6, 1),
+            "rows_per_table" if fmt != "netcdf" else "rows_per_file": dg.MetadataValue.json(counts),
+        })
+
+    return _asset
+
+
+parquet = _export("parquet", "parquet", "Every estimate table as a Parquet dataset partitioned by year "
+                  "(<table>/year=YYYY/*.parquet), for DuckDB, pandas/pyarrow, R arrow and Spark.")
+csv = _export("csv", "csv", "Every estimate table as one gzip-compressed CSV with a header (<table>.csv.gz).")
+netcdf = _export("netcdf", "netcdf", "flows.nc, stocks.nc, net_migration.nc (dense: year × country × country) and "
+                 "flows_by_birth.nc (year × edge), with mean, std, p05, p50, p95 in persons and provenance "
+                 "attributes, laid out like the paper's release.")
+
+EXPORT_ASSETS = [parquet, csv, netcdf]
+export_job = dg.define_asset_job("export_estimates", selection=dg.AssetSelection.groups("exports"),
+                                 description="Write the estimate tables as Parquet, CSV and NetCDF under "
+                                             "data/exports/.")

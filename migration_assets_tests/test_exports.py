@@ -1,0 +1,114 @@
+"""Issue 13: the estimate tables exported as Parquet, CSV and NetCDF re-open with the warehouse's numbers."""
+
+from types import SimpleNamespace
+
+import dagster as dg
+import duckdb
+import numpy as np
+import pandas as pd
+import pytest
+import xarray as xr
+from dagster_duckdb import DuckDBResource
+
+from migration_assets import cli
+from migration_assets.definitions import DEFINED
+from migration_assets.ensemble.assets import MODEL_CODE_VERSION
+from migration_assets.exports import files
+from migration_assets.resources import ModelStore, SyntheticSource, WarehouseIOManager
+
+WORLD = {"n_countries": 6, "end_year": 2000, "seed": 1}
+STATS = list(files.STATISTICS)
+
+
+@pytest.fixture(scope="module")
+def exported(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("exports")
+    db = str(tmp / "warehouse.duckdb")
+    resources = {"io_manager": WarehouseIOManager(database=db), "warehouse": DuckDBResource(database=db),
+                 "model_store": ModelStore(root=str(tmp / "models")), "source": SyntheticSource(**WORLD)}
+    with dg.DagsterInstance.ephemeral() as instance:
+        cli.materialize_inputs(DEFINED, resources, instance, include_truth=True, log=lambda *_: None)
+        cli.materialize_member(DEFINED, resources, instance, "m00", {"epochs": 5, "hidden": 8})
+        cli.materialize_validation(DEFINED, resources, instance, cli.FLOW_VALIDATION, {"ops": {"flow_validation": {
+            "config": {"samples_per_member": 2, "min_cells_per_bin": 5, "min_cells_per_stratum": 5}}}})
+        cli.materialize_estimates(DEFINED, resources, instance, 1990, 2000, {"samples_per_member": 2})
+        result = cli.materialize_exports(DEFINED, resources, instance)
+    with duckdb.connect(db, read_only=True) as con:
+        tables = {t: con.sql(f"select * from estimates.{t} order by all").df() for t in files.TABLES}
+    metadata = {m.asset_key.path[-1]: m.metadata for m in
+                (e.materialization for e in result.get_asset_materialization_events())}
+    return SimpleNamespace(folder=tmp / "exports", tables=tables, metadata=metadata)
+
+
+def _same(got: pd.DataFrame, want: pd.DataFrame) -> None:
+    got = got[list(want.columns)].sort_values(list(want.columns[:-5])).reset_index(drop=True)
+    want = want.sort_values(list(want.columns[:-5])).reset_index(drop=True)
+    got["year"] = got["year"].astype(want["year"].dtype)
+    pd.testing.assert_frame_equal(got, want, check_exact=True)
+
+
+@pytest.mark.parametrize("table", files.TABLES)
+def test_parquet_and_csv_reopen_through_duckdb_with_identical_numbers(exported, table):
+    want = exported.tables[table]
+    assert len(want) > 0
+    with duckdb.connect() as con:
+        parquet = con.sql(f"select * from read_parquet('{exported.folder}/parquet/{table}/*/*.parquet', "
+                          "hive_partitioning = true)").df()
+        csv = con.sql(f"select * from read_csv('{exported.folder}/csv/{table}.csv.gz')").df()
+    _same(parquet, want)
+    _same(csv, want)
+    years = sorted(p.name for p in (exported.folder / "parquet" / table).iterdir())
+    assert years == [f"year={y}" for y in range(1990, 2001)]
+
+
+@pytest.mark.parametrize("table, dims", [("flows", ("origin", "destination")), ("stocks", ("birth", "residence")),
+                                         ("net_migration", ("country",))])
+def test_netcdf_reopens_through_xarray_with_identical_numbers(exported, table, dims):
+    want = exported.tables[table]
+    with xr.open_dataset(exported.folder / "netcdf" / f"{table}.nc", engine="h5netcdf") as ds:
+        assert ds["mean"].dims == ("year", *dims)
+        assert list(ds["year"].values) == list(range(1990, 2001))
+        got = ds[STATS].to_dataframe().reset_index()
+        for stat in STATS:
+            assert ds[stat].attrs["units"] == "persons" and ds[stat].attrs["long_name"]
+        assert ds.attrs["model_code_version"] == MODEL_CODE_VERSION and ds.attrs["members"] == "m00"
+        assert "raw/migrant_stocks" in ds.attrs["raw_data_versions"]
+    merged = got.merge(want, on=["year", *dims], how="left", suffixes=("", "_warehouse"))
+    held = merged["mean_warehouse"].notna()
+    assert held.sum() == len(want)  # every warehouse row is a cell of the file
+    for stat in STATS:
+        np.testing.assert_array_equal(merged.loc[held, stat], merged.loc[held, f"{stat}_warehouse"])
+        assert (merged.loc[~held, stat] == 0).all()  # cells the warehouse does not hold are 0
+
+
+def test_flows_by_birth_netcdf_keeps_the_edges(exported):
+    want = exported.tables["flows_by_birth"]
+    with xr.open_dataset(exported.folder / "netcdf" / "flows_by_birth.nc", engine="h5netcdf") as ds:
+        assert ds["mean"].dims == ("year", "edge")
+        got = ds[STATS].to_dataframe().reset_index()
+    got = got.merge(want, on=["year", "birth", "origin", "destination"], how="inner", suffixes=("", "_warehouse"))
+    assert len(got) == len(want)
+    for stat in STATS:
+        np.testing.assert_array_equal(got[stat], got[f"{stat}_warehouse"])
+
+
+def test_the_assets_say_where_the_files_are(exported):
+    assert set(exported.metadata) == {"parquet", "csv", "netcdf"}
+    for fmt, metadata in exported.metadata.items():
+        assert metadata["folder"].value == str(exported.folder / fmt)
+        assert metadata["files"].value >= 4
+    assert exported.metadata["csv"]["rows_per_table"].value == {t: len(f) for t, f in exported.tables.items()}
+
+
+def test_a_failed_export_leaves_the_previous_files_as_they_were(tmp_path):
+    folder = tmp_path / "csv"
+    files.replace_folder(folder, lambda d: (d / "flows.csv.gz").write_bytes(b"old") and {})
+
+    def broken(d):
+        (d / "flows.csv.gz").write_bytes(b"half")
+        raise OSError("disk full")
+
+    with pytest.raises(OSError, match="disk full"):
+        files.replace_folder(folder, broken)
+    assert (folder / "flows.csv.gz").read_bytes() == b"old"
+    assert [p.name for p in tmp_path.iterdir()] == ["csv"]  # no half-written folder left beside it
