@@ -12,8 +12,16 @@ from .synthetic.assets import TRUTH_ASSETS
 from .validation.assets import VALIDATION_ASSETS
 from .validation.reference import REFERENCE_ASSETS
 
-ASSETS = [*RAW_ASSETS, *PANEL_ASSETS, *MODEL_ASSETS, *TRUTH_ASSETS, *REFERENCE_ASSETS, *VALIDATION_ASSETS,
-          *EXPORT_ASSETS]
+OWNERS = ["team:migration-estimates"]
+
+
+def _owned(spec: dg.AssetSpec) -> dg.AssetSpec:
+    """Every asset has its owners and its group as the `domain` tag (filters in the UI's catalog)."""
+    return spec.merge_attributes(owners=OWNERS, tags={"domain": spec.group_name})
+
+
+ASSETS = dg.map_asset_specs(_owned, [*RAW_ASSETS, *PANEL_ASSETS, *MODEL_ASSETS, *TRUTH_ASSETS, *REFERENCE_ASSETS,
+                                     *VALIDATION_ASSETS, *EXPORT_ASSETS])
 CHECKS = [*RAW_CHECKS]  # the estimates' invariant checks are part of their multi-asset
 DEFINED = [*ASSETS, *CHECKS]  # what `dg.materialize` needs to run any selection of the graph
 

@@ -38,6 +38,12 @@ class _AtomicDuckDbClient(DuckDbClient):
     of the slice, then insert) is one transaction, so a failure leaves the table as it was."""
 
     @staticmethod
+    def get_table_name(table_slice: TableSlice) -> str:
+        """DuckDB's qualified name, as a query writes it: catalog (the file's stem), schema, table."""
+        catalog = Path(table_slice.database).stem if table_slice.database else None
+        return ".".join(p for p in (catalog, table_slice.schema, table_slice.table) if p)
+
+    @staticmethod
     @contextmanager
     def connect(context, table_slice):
         reading = isinstance(context, dg.InputContext)

@@ -88,10 +88,6 @@ class Table:
     def empty(self) -> pd.DataFrame:
         return self.conform(pd.DataFrame({c: [] for c in self.column_names}))
 
-    def markdown(self) -> str:
-        rows = "\n".join(f"| `{c.name}` | {c.dtype} | {c.description} |" for c in self.columns)
-        return f"| column | type | meaning |\n|---|---|---|\n{rows}"
-
 
 def _c(name: str, dtype: str, description: str) -> Column:
     return Column(name, dtype, description)
@@ -429,9 +425,9 @@ VALIDATION: dict[str, Table] = {
                 _c("fold", "INTEGER", "the corridor's cross-validation fold"),
                 _c("reported", "DOUBLE", "observed flow, persons"),
                 _c("predicted", "DOUBLE", "mean of the central passes of the members holding this fold out, persons"),
-                *(_c(q, "DOUBLE", f"{q[1:]}th percentile over those members' passes (ensemble spread), persons")
+                *(_c(q, "DOUBLE", f"{int(q[1:])}th percentile over those members' passes (ensemble spread), persons")
                   for q in _LEVELS),
-                *(_c(f"calibrated_{q}", "DOUBLE", f"calibrated {q[1:]}th percentile, calibrated on the other folds "
+                *(_c(f"calibrated_{q}", "DOUBLE", f"calibrated {int(q[1:])}th percentile, calibrated on the other folds "
                                                   "only, persons") for q in _LEVELS),
             ),
             ("year", "origin", "destination", "source"),
@@ -444,7 +440,7 @@ VALIDATION: dict[str, Table] = {
                 _c("bin", "INTEGER", "bin index, by predicted size"),
                 _c("predicted_from", "DOUBLE", "the bin holds predictions above this, persons"),
                 _c("predicted_to", "DOUBLE", "up to and including this, persons (inf for the last)"),
-                *(_c(f"residual_{q}", "DOUBLE", f"{q[1:]}th percentile of the log residuals (finite-sample "
+                *(_c(f"residual_{q}", "DOUBLE", f"{int(q[1:])}th percentile of the log residuals (finite-sample "
                                                 "corrected), log persons") for q in _LEVELS),
                 _c("cells", "INTEGER", "held-out cells in the bin"),
             ),

@@ -322,3 +322,30 @@ def test_migration_flows_prints_a_corridor_from_the_warehouse_and_leaves_it_unch
         corridor.main(["XXX", top[1]])
     assert stop.value.code == 1 and "XXX not among the warehouse's" in capsys.readouterr().err
     assert Path(run.db).read_bytes() == before  # read-only
+
+
+def test_the_ui_gets_tables_and_tracked_numbers_not_markdown_blobs(run):
+    """What the asset pages show: tables as table metadata, headline figures as numbers (the Plots tab
+    tracks them), short descriptions (the columns are in the column schema), owners and a domain tag."""
+    def materialization(result, name):
+        return next(e.materialization for e in result.get_asset_materialization_events()
+                    if e.asset_key.path[-1] == name)
+
+    scores = materialization(run.validation, "flow_scores").metadata
+    assert isinstance(scores["pooled"], dg.TableMetadataValue)
+    assert "ours_heldout" in {r.data["method"] for r in scores["pooled"].records}
+    assert isinstance(scores["heldout_r"], dg.FloatMetadataValue) and 0 < scores["heldout_r"].value <= 1
+    coverage = materialization(run.validation, "coverage").metadata
+    assert 0 < coverage["coverage_p05_p95"].value <= 1
+    flows = materialization(run.estimates, "flows").metadata
+    per_year = flows["global_flow_per_year"]
+    assert isinstance(per_year, dg.TableMetadataValue) and [r.data["year"] for r in per_year.records] == YEARS
+    assert round(flows["global_flow_last_year"].value) == per_year.records[-1].data["persons"]
+    assert flows["dagster/table_name"].value == "warehouse.estimates.flows"  # not the file's path
+    member = materialization(run.members[0], "member").metadata
+    assert isinstance(member["loss_curve"], dg.TableMetadataValue)
+    graph = defs.resolve_asset_graph()
+    for key in graph.get_all_asset_keys():
+        node = graph.get(key)
+        assert "| column |" not in (node.description or ""), key
+        assert node.owners and node.tags.get("domain") == node.group_name, key

@@ -19,6 +19,7 @@ import torch
 from dagster._core.storage.db_io_manager import TablePartitionDimension, TableSlice
 from dagster_duckdb import DuckDBResource
 
+from .. import metadata
 from ..model.ensemble import Ensemble, MemberPasses
 from ..model.tensors import build_inputs, build_targets
 from ..automation import ESTIMATE_YEARS, KEEP_TRAINED
@@ -137,7 +138,7 @@ def member(context: dg.AssetExecutionContext, config: MemberConfig, model_store:
         "final_loss": history[-1]["loss"], "seconds": round(history[-1]["seconds"], 1),
         **{f"train_{k}": v for k, v in train_err.items()},
         **{f"heldout_{k}": v for k, v in heldout_err.items() if k == "mae_flow"},
-        "loss_curve": dg.MetadataValue.json([{k: round(v, 5) for k, v in r.items()} for r in history]),
+        "loss_curve": metadata.table(pd.DataFrame(history), digits=5),
         "source_bias": dg.MetadataValue.json(dict(zip(train.sources, model.source_bias.detach().tolist()))),
     })
 
@@ -217,17 +218,17 @@ class EstimatesNotWritten(dg.Failure):
 
 def _replace_years(con, database: str, tables: dict[str, pd.DataFrame], years: list[int]) -> dict[str, dict]:
     """Replace `years` of each table inside the caller's transaction; each table's output metadata."""
-    metadata = {}
+    written = {}
     for name, frame in tables.items():
         try:
-            metadata[name] = replace_table_slice(con, _year_slice(database, name, years), frame,
+            written[name] = replace_table_slice(con, _year_slice(database, name, years), frame,
                                                  column_schema(ESTIMATES[name]))
         except Exception as error:
             raise EstimatesNotWritten(
                 f"writing estimates.{name} ({years[0]}-{years[-1]}) failed: {type(error).__name__}: {error}. The "
                 "transaction was rolled back: estimates.flows, flows_by_birth, stocks and net_migration are as "
                 "they were before this run. Fix the cause above, then materialize the estimates again.") from error
-    return metadata
+    return written
 
 
 def publish_estimates(warehouse: DuckDBResource, tables: dict[str, pd.DataFrame], years: list[int],
@@ -248,7 +249,7 @@ def publish_estimates(warehouse: DuckDBResource, tables: dict[str, pd.DataFrame]
         try:
             con.begin()
             try:
-                metadata = _replace_years(con, warehouse.database, tables, years)
+                written = _replace_years(con, warehouse.database, tables, years)
                 seen = {name: con.execute(f"select * from estimates.{name} where year between ? and ?",
                                           [years[0] - 1, years[-1] + 1]).df() for name in tables}
                 results = invariant_results(seen["flows"], seen["flows_by_birth"], seen["stocks"],
@@ -262,7 +263,7 @@ def publish_estimates(warehouse: DuckDBResource, tables: dict[str, pd.DataFrame]
                 con.rollback()
         finally:
             con.close()  # DuckDBResource.get_connection closes only when no exception passes through it
-    return metadata, results
+    return written, results
 
 
 @dg.multi_asset(
@@ -343,8 +344,8 @@ def ensemble_estimates(context: dg.AssetExecutionContext, config: EstimateConfig
             "members": dg.MetadataValue.json(used), "passes_per_member": 1 + config.samples_per_member,
             "years": f"{years[0]}-{years[-1]}",
             "calibrated_quantiles": calibrated and name == "flows",
-            **({"global_flow_per_year": dg.MetadataValue.json({int(k): round(float(v)) for k, v in totals.items()})}
-               if name == "flows" else {}),
+            **({"global_flow_per_year": metadata.table(totals.rename("persons").rename_axis("year").round()),
+                "global_flow_last_year": float(totals.iloc[-1])} if name == "flows" else {}),
         })
 
 

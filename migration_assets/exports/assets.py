@@ -55,8 +55,7 @@ def _export(fmt: str, kind: str, description: str):
     key = dg.AssetKey(["exports", fmt])
 
     @dg.asset(key=key, group_name="exports", deps=ESTIMATE_KEYS, kinds={"duckdb", kind}, pool="duckdb",
-              description=description, automation_condition=AFTER_ESTIMATES, code_version="1",
-              owners=["team:migration-estimates"], tags={"domain": "exports"})
+              description=description, automation_condition=AFTER_ESTIMATES, code_version="1")
     def _asset(context: dg.AssetExecutionContext, config: ExportConfig, warehouse: DuckDBResource):
         folder = export_folder(config, warehouse) / fmt
         with warehouse.get_connection() as con:

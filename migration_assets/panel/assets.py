@@ -39,7 +39,7 @@ def _spec(name: str, ins: dict[str, dg.AssetIn], code_version: str = "1") -> dic
     partitioning = dict(partitions_def=YEARS, backfill_policy=dg.BackfillPolicy.single_run()) if yearly else {}
     return dict(
         key=_key(name), ins=ins, group_name="panel", kinds={"pandas", "duckdb"}, code_version=code_version,
-        pool="duckdb", description=f"{table.description}\n\n{table.markdown()}",
+        pool="duckdb", description=table.description,
         metadata={"dagster/column_schema": column_schema(table), **({"partition_expr": YEAR_EXPR} if yearly else {})},
         automation_condition=YEARLY if yearly else WHOLE_HISTORY, **partitioning,
     )

@@ -98,7 +98,7 @@ def table_out(schema: str, table: Table, code_version: str = "1", metadata: dict
     """The output of a multi-asset that writes `table` to the warehouse as <schema>.<name>."""
     return dg.AssetOut(
         key=dg.AssetKey([schema, table.name]),
-        description=f"{table.description}\n\n{table.markdown()}",
+        description=table.description,
         metadata={"dagster/column_schema": column_schema(table), **(metadata or {})},
         kinds={"pandas", "duckdb"},
         code_version=code_version,
@@ -121,7 +121,7 @@ def raw_asset(table: Table, codes: list[str], expectations: Callable[[], list]) 
         key=key,
         group_name="raw",
         kinds={"pandas", "duckdb"},
-        description=f"{table.description}\n\n{table.markdown()}",
+        description=table.description,
         code_version="1",
         pool="duckdb",
         metadata={"dagster/column_schema": column_schema(table), **({"partition_expr": YEAR_EXPR} if yearly else {})},

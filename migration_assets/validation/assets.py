@@ -17,6 +17,7 @@ import pandas as pd
 
 from ..automation import AFTER_MEMBERS
 from .. import countries as country_list
+from .. import metadata
 from ..ensemble.assets import MODEL_CODE_VERSION, PANEL_INPUTS, materialized_members, trained_members
 from ..model.tensors import build_inputs
 from ..resources import MigrationSource, ModelStore
@@ -118,16 +119,19 @@ def flow_validation(context: dg.AssetExecutionContext, config: ValidationConfig,
         "scatter": dg.MetadataValue.md(report.scatter(cells, ["predicted"], title="held-out"))
         if len(cells) else "(no held-out cells)"})
     yield dg.Output(calibration_frame, output_name="calibration", metadata={
-        **common, "calibrated": fitted is not None,
-        "table": dg.MetadataValue.md(report.markdown(calibration_frame))})
-    yield dg.Output(coverage, output_name="coverage", metadata={
-        **common, "pooled": dg.MetadataValue.md(report.markdown(pooled)),
-        "plot": dg.MetadataValue.md(report.coverage_bars(coverage)) if len(cells) else "(no held-out cells)"})
-    yield dg.Output(scores, output_name="flow_scores", metadata={
-        **common, "pooled": dg.MetadataValue.md(report.markdown(headline)),
-        "by_dataset": dg.MetadataValue.md(report.markdown(report.table(scores, "annual_heldout_flows", "dataset")))})
+        **common, "calibrated": fitted is not None, "table": metadata.table(calibration_frame)})
     ninety = pooled[(pooled["stage"] == "calibrated") & (pooled["interval"] == "p05-p95")]
     achieved = float(ninety["coverage"].iloc[0]) if len(ninety) and ninety["cells"].iloc[0] else float("nan")
+    yield dg.Output(coverage, output_name="coverage", metadata={
+        **common, "pooled": metadata.table(pooled),
+        "coverage_p05_p95": achieved,  # numeric: the Plots tab tracks it across runs
+        "plot": dg.MetadataValue.md(report.coverage_bars(coverage)) if len(cells) else "(no held-out cells)"})
+    ours = headline.loc["ours_heldout"] if "ours_heldout" in headline.index else None
+    yield dg.Output(scores, output_name="flow_scores", metadata={
+        **common, "pooled": metadata.table(headline.rename_axis("method")),
+        **({"heldout_r": float(ours["pearson"]), "heldout_r_log1p": float(ours["pearson_log1p"])}
+           if ours is not None else {}),
+        "by_dataset": metadata.table(report.table(scores, "annual_heldout_flows", "dataset"))})
     low, high = COVERAGE_TARGET
     yield dg.AssetCheckResult(
         check_name=COVERAGE_CHECK, asset_key=dg.AssetKey(["validation", "coverage"]),
@@ -192,7 +196,7 @@ def anchor_scores(heldout: pd.DataFrame, flows: pd.DataFrame, net: pd.DataFrame,
          **_panel("stock_targets", "country_year")},
     kinds={"pandas", "duckdb"},
     code_version=VALIDATION_CODE_VERSION,
-    description=f"{VALIDATION['anchor_scores'].description}\n\n{VALIDATION['anchor_scores'].markdown()}",
+    description=VALIDATION["anchor_scores"].description,
     metadata={"dagster/column_schema": table_out("validation", VALIDATION["anchor_scores"]).metadata[
         "dagster/column_schema"]},
     pool="duckdb",
@@ -218,14 +222,16 @@ def anchor_validation(source: MigrationSource, heldout_flows: pd.DataFrame, flow
             sections.append(f"### {comparison}\n\n{report.markdown(t)}")
     annual = cells["annual_heldout_flows"]
     movers = anchors.global_flows(flows, gaskin_abel_flows, meta_flows)
+    last = movers.dropna(subset=["meta"]) if "meta" in movers.columns else movers.iloc[:0]
     return dg.Output(scores, metadata={
-        "global_movers": dg.MetadataValue.md(report.markdown(movers, digits=2)),
+        "global_movers": metadata.table(movers, digits=2),
+        **({"movers_over_meta_last_year": float(last["ours_ge50_over_meta"].iloc[-1])} if len(last) else {}),
         "global_movers_plot": dg.MetadataValue.md(report.lines(
             movers, "year", ["ours", "ours_pairs_ge50", "paper", "meta"],
             "movers per year, all corridors (Meta: pairs >= 50)", "million persons")),
-        "by_dataset": dg.MetadataValue.md(report.markdown(report.table(scores, "annual_heldout_flows", "dataset"))),
+        "by_dataset": metadata.table(report.table(scores, "annual_heldout_flows", "dataset")),
+        "by_source": metadata.table(report.table(scores, "annual_heldout_flows", "source")),
         "report": dg.MetadataValue.md("\n\n".join(sections)),
-        "by_source": dg.MetadataValue.md(report.markdown(report.table(scores, "annual_heldout_flows", "source"))),
         "scatter": dg.MetadataValue.md(report.scatter(annual, ["ours_heldout", "ours_ensemble", "gaskin_abel"],
                                                       title="annual")) if len(annual) else "(no cells)",
         "cells": dg.MetadataValue.json({k: int(len(v)) for k, v in cells.items()}),

@@ -86,7 +86,9 @@ def coverage_bars(coverage: pd.DataFrame) -> str:
         ax.hlines(nominal, i - 0.1, i + 0.9, color="black", lw=1)
     ax.set_xticks(np.arange(len(intervals)) + 0.4 - width / 2, intervals)
     ax.set_ylim(0, 1)
+    ax.set_xlabel("interval (black line: its nominal coverage)")
     ax.set_ylabel("share of held-out reported flows inside")
+    ax.set_title("coverage of the flow intervals on held-out corridors")
     ax.legend(fontsize=8)
     return _png(fig)
 
