@@ -93,8 +93,9 @@ def test_flows_by_birth_netcdf_keeps_the_edges(exported):
 
 
 def test_the_assets_say_where_the_files_are(exported):
-    assert set(exported.metadata) == {"parquet", "csv", "netcdf"}
-    for fmt, metadata in exported.metadata.items():
+    assert set(exported.metadata) == {"parquet", "csv", "netcdf", "report"}
+    for fmt in ("parquet", "csv", "netcdf"):
+        metadata = exported.metadata[fmt]
         assert metadata["folder"].value == str(exported.folder / fmt)
         assert metadata["files"].value >= 4
     assert exported.metadata["csv"]["rows_per_table"].value == {t: len(f) for t, f in exported.tables.items()}
@@ -112,3 +113,44 @@ def test_a_failed_export_leaves_the_previous_files_as_they_were(tmp_path):
         files.replace_folder(folder, broken)
     assert (folder / "flows.csv.gz").read_bytes() == b"old"
     assert [p.name for p in tmp_path.iterdir()] == ["csv"]  # no half-written folder left beside it
+
+
+def test_the_report_page_holds_every_section_with_the_warehouse_numbers(exported):
+    """The HTML report: parsed, every figure an inline PNG, the movers table equal to the warehouse's
+    sums (and, on the synthetic world, the truth's), and the asset's metadata links to it."""
+    from html.parser import HTMLParser
+
+    class Page(HTMLParser):
+        def __init__(self):
+            super().__init__()
+            self.headings, self.images, self.cells, self._in = [], [], [], None
+
+        def handle_starttag(self, tag, attrs):
+            if tag == "img":
+                self.images.append(dict(attrs)["src"])
+            self._in = tag
+
+        def handle_data(self, data):
+            if self._in == "h2":
+                self.headings.append(data)
+            if self._in == "td":
+                self.cells.append(data)
+
+        def handle_endtag(self, tag):
+            self._in = None
+
+    path = exported.folder / "report.html"
+    assert exported.metadata["report"]["report"].value == path.as_uri()
+    page = Page()
+    page.feed(path.read_text(encoding="utf-8"))
+    assert page.headings == ["Held-out accuracy by source", "Coverage of the intervals", "Global movers per year",
+                             "Net migration", "The 20 largest corridors", "Data sources"]
+    assert len(page.images) >= 5 and all(src.startswith("data:image/png;base64,") for src in page.images)
+    flows = exported.tables["flows"]
+    ours = flows.groupby("year")["mean"].sum() / 1e6
+    for year in (1990, 2000):
+        assert f"{ours[year]:,.2f}" in page.cells  # the movers table, ours
+    with duckdb.connect(str(exported.folder.parent / "warehouse.duckdb"), read_only=True) as con:
+        truth = con.sql("select year, sum(flow) / 1e6 as truth from truth.flows group by year").df()
+    assert f"{truth.set_index('year')['truth'][1995]:,.2f}" in page.cells  # the truth beside
+    assert "raw/migrant_stocks" in page.cells  # the data sources with their versions

@@ -1,4 +1,5 @@
-"""The `exports` group: the four estimate tables as Parquet, CSV and NetCDF files (exports/files.py).
+"""The `exports` group: the four estimate tables as Parquet, CSV and NetCDF files (exports/files.py),
+and a report page to open in a browser (exports/report.py).
 
 Files go to `exports/<format>/` beside the warehouse (data/exports/ by default), or to the folder
 the run config names. Each asset rewrites its whole format from the warehouse after the estimates
@@ -7,15 +8,17 @@ change, and records the folder, the files and the provenance in its metadata.
 
 
 import json
+import os
 from pathlib import Path
 
 import dagster as dg
+import pandas as pd
 from dagster_duckdb import DuckDBResource
 
 from ..automation import AFTER_ESTIMATES
 from ..ensemble.assets import MODEL_CODE_VERSION
 from ..ensemble.checks import KEYS
-from . import files
+from . import files, report
 
 ESTIMATE_KEYS = list(KEYS.values())
 
@@ -84,7 +87,43 @@ netcdf = _export("netcdf", "netcdf", "flows.nc, stocks.nc, net_migration.nc (den
                  "flows_by_birth.nc (year × edge), with mean, std, p05, p50, p95 in persons and provenance "
                  "attributes, laid out like the paper's release.")
 
-EXPORT_ASSETS = [parquet, csv, netcdf]
+def sources_table(instance: dg.DagsterInstance, con) -> pd.DataFrame:
+    """Each raw table: where it was read from, its data version, when it landed and its rows."""
+    rows = []
+    for key in sorted(instance.get_asset_keys(prefix=["raw"]), key=lambda k: k.to_user_string()):
+        event = instance.get_latest_materialization_event(key)
+        if event is None:
+            continue
+        mat = event.asset_materialization
+        origin = mat.metadata.get("origin")
+        count = con.execute(f'select count(*) from raw."{key.path[-1]}"').fetchone()[0]
+        rows.append({"table": key.to_user_string(), "rows": count,
+                     "origin": origin.value if origin is not None else "",
+                     "data_version": (mat.tags or {}).get("dagster/data_version", ""),
+                     "landed": pd.Timestamp(event.timestamp, unit="s").strftime("%Y-%m-%d %H:%M")})
+    return pd.DataFrame(rows, columns=["table", "rows", "origin", "data_version", "landed"])
+
+
+@dg.asset(key=["exports", "report"], group_name="exports", deps=[*ESTIMATE_KEYS, dg.AssetKey(["validation", "coverage"]),
+                                                                dg.AssetKey(["validation", "flow_scores"])],
+          kinds={"duckdb", "html"}, pool="duckdb", automation_condition=AFTER_ESTIMATES, code_version="1",
+          description="One self-contained HTML page: held-out accuracy per source beside the paper's, interval "
+                      "coverage, global movers beside Meta's and the paper's, net migration, the 20 largest "
+                      "corridors with their intervals, the data sources with their versions.")
+def report_page(context: dg.AssetExecutionContext, config: ExportConfig, warehouse: DuckDBResource):
+    path = export_folder(config, warehouse) / "report.html"
+    with warehouse.get_connection() as con:
+        page, facts = report.build(con, sources_table(context.instance, con), "Annual bilateral migration estimates")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(page, encoding="utf-8")
+    os.replace(tmp, path)
+    return dg.MaterializeResult(metadata={
+        "report": dg.MetadataValue.url(path.as_uri()), "path": dg.MetadataValue.path(str(path)),
+        "sections": dg.MetadataValue.json(facts["sections"]), "kilobytes": round(path.stat().st_size / 1e3)})
+
+
+EXPORT_ASSETS = [parquet, csv, netcdf, report_page]
 export_job = dg.define_asset_job("export_estimates", selection=dg.AssetSelection.groups("exports"),
                                  description="Write the estimate tables as Parquet, CSV and NetCDF under "
                                              "data/exports/.")

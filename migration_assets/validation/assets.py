@@ -116,7 +116,7 @@ def flow_validation(context: dg.AssetExecutionContext, config: ValidationConfig,
               "config": dg.MetadataValue.json(config.model_dump())}
     yield dg.Output(VALIDATION["heldout_flows"].conform(cells), output_name="heldout_flows", metadata={
         **common, "cells": len(cells),
-        "scatter": dg.MetadataValue.md(report.scatter(cells, ["predicted"], title="held-out"))
+        "scatter": dg.MetadataValue.md(report.md_image(report.scatter(cells, ["predicted"], title="held-out")))
         if len(cells) else "(no held-out cells)"})
     yield dg.Output(calibration_frame, output_name="calibration", metadata={
         **common, "calibrated": fitted is not None, "table": metadata.table(calibration_frame)})
@@ -125,7 +125,8 @@ def flow_validation(context: dg.AssetExecutionContext, config: ValidationConfig,
     yield dg.Output(coverage, output_name="coverage", metadata={
         **common, "pooled": metadata.table(pooled),
         "coverage_p05_p95": achieved,  # numeric: the Plots tab tracks it across runs
-        "plot": dg.MetadataValue.md(report.coverage_bars(coverage)) if len(cells) else "(no held-out cells)"})
+        "plot": dg.MetadataValue.md(report.md_image(report.coverage_bars(coverage))) if len(cells)
+        else "(no held-out cells)"})
     ours = headline.loc["ours_heldout"] if "ours_heldout" in headline.index else None
     yield dg.Output(scores, output_name="flow_scores", metadata={
         **common, "pooled": metadata.table(headline.rename_axis("method")),
@@ -226,14 +227,14 @@ def anchor_validation(source: MigrationSource, heldout_flows: pd.DataFrame, flow
     return dg.Output(scores, metadata={
         "global_movers": metadata.table(movers, digits=2),
         **({"movers_over_meta_last_year": float(last["ours_ge50_over_meta"].iloc[-1])} if len(last) else {}),
-        "global_movers_plot": dg.MetadataValue.md(report.lines(
+        "global_movers_plot": dg.MetadataValue.md(report.md_image(report.lines(
             movers, "year", ["ours", "ours_pairs_ge50", "paper", "meta"],
-            "movers per year, all corridors (Meta: pairs >= 50)", "million persons")),
+            "movers per year, all corridors (Meta: pairs >= 50)", "million persons"))),
         "by_dataset": metadata.table(report.table(scores, "annual_heldout_flows", "dataset")),
         "by_source": metadata.table(report.table(scores, "annual_heldout_flows", "source")),
         "report": dg.MetadataValue.md("\n\n".join(sections)),
-        "scatter": dg.MetadataValue.md(report.scatter(annual, ["ours_heldout", "ours_ensemble", "gaskin_abel"],
-                                                      title="annual")) if len(annual) else "(no cells)",
+        "scatter": dg.MetadataValue.md(report.md_image(report.scatter(
+            annual, ["ours_heldout", "ours_ensemble", "gaskin_abel"], title="annual"))) if len(annual) else "(no cells)",
         "cells": dg.MetadataValue.json({k: int(len(v)) for k, v in cells.items()}),
     })
 

@@ -38,25 +38,30 @@ def markdown(frame: pd.DataFrame, digits: int = 3) -> str:
 
 
 def _png(fig) -> str:
+    """The figure as a PNG data URI (closed afterwards); `md_image` makes it markdown."""
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=80, bbox_inches="tight")
     import matplotlib.pyplot as plt
 
     plt.close(fig)
-    return f"![plot](data:image/png;base64,{base64.b64encode(buffer.getvalue()).decode()})"
+    return f"data:image/png;base64,{base64.b64encode(buffer.getvalue()).decode()}"
 
 
-def _figure(ncols: int):
+def md_image(uri: str) -> str:
+    return f"![plot]({uri})"
+
+
+def _figure(ncols: int, nrows: int = 1, size: tuple[float, float] = (4.2, 4)):
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    return plt.subplots(1, ncols, figsize=(4.2 * ncols, 4), squeeze=False)
+    return plt.subplots(nrows, ncols, figsize=(size[0] * ncols, size[1] * nrows), squeeze=False)
 
 
 def scatter(cells: pd.DataFrame, methods: list[str], reported: str = "reported", title: str = "") -> str:
-    """Markdown image: log1p scatter of each method against the reported values."""
+    """PNG data URI: log1p scatter of each method against the reported values."""
     fig, axes = _figure(len(methods))
     x = np.log1p(cells[reported].clip(lower=0).to_numpy())
     for ax, method in zip(axes[0], methods):
@@ -71,7 +76,7 @@ def scatter(cells: pd.DataFrame, methods: list[str], reported: str = "reported",
 
 
 def coverage_bars(coverage: pd.DataFrame) -> str:
-    """Markdown image: pooled coverage before and after calibration against the nominal share."""
+    """PNG data URI: pooled coverage before and after calibration against the nominal share."""
     pooled = coverage[coverage["stratum_kind"] == "pooled"]
     fig, axes = _figure(1)
     ax = axes[0][0]
@@ -94,7 +99,7 @@ def coverage_bars(coverage: pd.DataFrame) -> str:
 
 
 def lines(frame: pd.DataFrame, x: str, columns: list[str], title: str, ylabel: str, scale: float = 1e6) -> str:
-    """Markdown image: one line per column against `x` (values divided by `scale`)."""
+    """PNG data URI: one line per column against `x` (values divided by `scale`)."""
     fig, axes = _figure(1)
     ax = axes[0][0]
     for column in columns:
@@ -104,4 +109,42 @@ def lines(frame: pd.DataFrame, x: str, columns: list[str], title: str, ylabel: s
     ax.set_ylabel(ylabel)
     ax.set_title(title, fontsize=9)
     ax.legend(fontsize=8)
+    return _png(fig)
+
+
+def xy(frame: pd.DataFrame, x: str, y: str, title: str, scale: float = 1e3, unit: str = "thousand persons") -> str:
+    """PNG data URI: linear scatter of y against x (values divided by `scale`), with the diagonal and r."""
+    fig, axes = _figure(1)
+    ax = axes[0][0]
+    ax.scatter(frame[x] / scale, frame[y] / scale, s=4, alpha=0.4, rasterized=True)
+    low = float(min(frame[x].min(), frame[y].min(), 0)) / scale
+    high = float(max(frame[x].max(), frame[y].max(), 1)) / scale
+    ax.plot([low, high], [low, high], color="black", lw=0.8)
+    r = float(np.corrcoef(frame[x], frame[y])[0, 1]) if len(frame) > 2 else float("nan")
+    ax.set_xlabel(f"{x} ({unit})")
+    ax.set_ylabel(f"{y} ({unit})")
+    ax.set_title(f"{title} (r = {r:.3f})", fontsize=9)
+    return _png(fig)
+
+
+def corridors(frame: pd.DataFrame, others: list[str], ncols: int = 4) -> str:
+    """PNG data URI: one small panel per corridor (frame: corridor, year, mean, p05, p95 and `others`),
+    the mean with its p05-p95 band, in thousands of persons."""
+    names = list(dict.fromkeys(frame["corridor"]))
+    nrows = max(1, -(-len(names) // ncols))
+    fig, axes = _figure(ncols, nrows, size=(3.2, 2.4))
+    for ax, name in zip(axes.flat, names):
+        part = frame[frame["corridor"] == name].sort_values("year")
+        ax.fill_between(part["year"], part["p05"] / 1e3, part["p95"] / 1e3, alpha=0.25, label="p05-p95")
+        ax.plot(part["year"], part["mean"] / 1e3, lw=1.2, label="ours")
+        for other in others:
+            if part[other].notna().any():
+                ax.plot(part["year"], part[other] / 1e3, lw=0.9, ls="--", label=other)
+        ax.set_title(name, fontsize=8)
+        ax.tick_params(labelsize=6)
+    for ax in list(axes.flat)[len(names):]:
+        ax.axis("off")
+    axes.flat[0].legend(fontsize=6)
+    axes.flat[0].set_ylabel("thousand persons a year", fontsize=7)
+    fig.tight_layout()
     return _png(fig)
