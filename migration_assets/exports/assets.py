@@ -87,6 +87,15 @@ netcdf = _export("netcdf", "netcdf", "flows.nc, stocks.nc, net_migration.nc (den
                  "flows_by_birth.nc (year × edge), with mean, std, p05, p50, p95 in persons and provenance "
                  "attributes, laid out like the paper's release.")
 
+def _short(origin: str) -> str:
+    """An origin of many files as their folder and count ("45 files in …/un_imfsc_2015")."""
+    paths = [Path(p.strip()) for p in origin.split(", ")]
+    if len(paths) <= 3:
+        return origin
+    folders = sorted({str(p.parent) for p in paths})
+    return f"{len(paths)} files in {', '.join(folders)}"
+
+
 def sources_table(instance: dg.DagsterInstance, con) -> pd.DataFrame:
     """Each raw table: where it was read from, its data version, when it landed and its rows."""
     rows = []
@@ -98,7 +107,7 @@ def sources_table(instance: dg.DagsterInstance, con) -> pd.DataFrame:
         origin = mat.metadata.get("origin")
         count = con.execute(f'select count(*) from raw."{key.path[-1]}"').fetchone()[0]
         rows.append({"table": key.to_user_string(), "rows": count,
-                     "origin": origin.value if origin is not None else "",
+                     "origin": _short(origin.value) if origin is not None else "",
                      "data_version": (mat.tags or {}).get("dagster/data_version", ""),
                      "landed": pd.Timestamp(event.timestamp, unit="s").strftime("%Y-%m-%d %H:%M")})
     return pd.DataFrame(rows, columns=["table", "rows", "origin", "data_version", "landed"])
