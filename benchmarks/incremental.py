@@ -27,12 +27,13 @@ import pandas as pd
 import torch
 from dagster_duckdb import DuckDBResource
 
-from migration_assets import cli
+from migration_assets import runner
 from migration_assets.automation import run_until_quiet
-from migration_assets.definitions import DEFINED, defs
+from migration_assets.definitions import defs
 from migration_assets.model.train import TrainConfig
 from migration_assets.partitions import MEMBERS
-from migration_assets.resources import ModelStore, SyntheticSource, WarehouseIOManager
+from migration_assets.resources import ModelStore, WarehouseIOManager
+from migration_assets.sources.source import SyntheticSource
 from migration_assets.sensors import land_releases
 from migration_assets.synthetic.scoring import heldout_corridors, score
 from synthetic_recovery import out_of_fold
@@ -51,11 +52,11 @@ def build(folder: Path, instance, last: int, members: list[str], ops: dict, log)
     res = resources(folder, last)
     start = time.perf_counter()
     cursor = dg.evaluate_automation_conditions(defs=defs, instance=instance).cursor
-    land_releases(DEFINED, instance, res)
-    cursor, _ = run_until_quiet(defs, DEFINED, instance, res, cursor, ops, log=log)
+    land_releases(instance, res)
+    cursor, _ = run_until_quiet(defs, instance, res, cursor, ops, log=log)
     for m in members:
-        cli.materialize_member(DEFINED, res, instance, m, ops["models__member"]["config"])
-    cursor, _ = run_until_quiet(defs, DEFINED, instance, res, cursor, ops, log=log)
+        runner.train_member(res, instance, m, ops["models__member"]["config"])
+    cursor, _ = run_until_quiet(defs, instance, res, cursor, ops, log=log)
     return time.perf_counter() - start, cursor
 
 
@@ -107,8 +108,8 @@ def main() -> None:
         first, cursor = build(incremental, instance, FIRST_RELEASE, members, ops, log)
         res = resources(incremental, NEW_YEAR)
         start = time.perf_counter()
-        landed = land_releases(DEFINED, instance, res)
-        cursor, done = run_until_quiet(defs, DEFINED, instance, res, cursor, ops, log=log)
+        landed = land_releases(instance, res)
+        cursor, done = run_until_quiet(defs, instance, res, cursor, ops, log=log)
         update = time.perf_counter() - start
         update_members = member_seconds(instance, members)
         modes = {m: instance.fetch_materializations(

@@ -16,7 +16,6 @@ import resource
 import sys
 import tempfile
 import time
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import dagster as dg
@@ -53,10 +52,10 @@ def main() -> None:
     (folder / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
     os.environ.update({"MIGRATION_SOURCE": "published", "MIGRATION_RAW_DIR": str(Path(args.raw_dir).resolve()),
                        "MIGRATION_WAREHOUSE": str(folder / "warehouse.duckdb"),
-                       "MIGRATION_MODEL_DIR": str(folder / "models"), "DAGSTER_HOME": str(folder)})
+                       "MIGRATION_MODEL_DIR": str(folder / "models"), "DAGSTER_HOME": str(folder),
+                       "MIGRATION_MEMBERS": str(args.members)})
 
-    from migration_assets import cli
-    from migration_assets.definitions import DEFINED
+    from migration_assets import runner
     from migration_assets.partitions import MEMBERS
     from migration_assets.resources import default_resources
 
@@ -71,32 +70,24 @@ def main() -> None:
     start = time.perf_counter()
     with dg.DagsterInstance.get() as instance:
         t = time.perf_counter()
-        result = cli.materialize_inputs(DEFINED, resources, instance, include_truth=False, run_config=panel_config)
+        result = runner.ingest(resources, instance, panel_config)
         warnings += [f"{e.asset_key.to_user_string()}:{e.check_name} {e.severity.value} "
                      f"{e.metadata.get('failures').value if e.metadata.get('failures') else ''}"
                      for e in result.get_asset_check_evaluations() if not e.passed]
         stages["raw sources, checks and panel"] = time.perf_counter() - t
         t = time.perf_counter()
         if args.parallel > 1:
-            with ProcessPoolExecutor(args.parallel) as pool:
-                list(pool.map(cli._member_in_subprocess, members, [member_config] * len(members)))
+            list(runner.train_members_in_parallel(instance, members, member_config, args.parallel))
         else:
             for m in members:
-                cli.materialize_member(DEFINED, resources, instance, m, member_config)
+                runner.train_member(resources, instance, m, member_config)
         stages[f"{len(members)} members x {args.epochs} epochs"] = time.perf_counter() - t
         t = time.perf_counter()
-        cli.materialize_validation(DEFINED, resources, instance, cli.FLOW_VALIDATION,
-                                   {"ops": {"flow_validation": {"config": {"samples_per_member": args.samples}}}})
-        stages["held-out validation and calibration"] = time.perf_counter() - t
-        t = time.perf_counter()
-        result = cli.materialize_estimates(DEFINED, resources, instance, *cli.source_years(resources),
-                                           {"members": members, "samples_per_member": args.samples})
+        result = runner.estimate(resources, instance, {"samples_per_member": args.samples},
+                                 {"members": members, "samples_per_member": args.samples})
         warnings += [f"{e.asset_key.to_user_string()}:{e.check_name}" for e in result.get_asset_check_evaluations()
                      if not e.passed]
-        stages["ensemble estimates and invariant checks"] = time.perf_counter() - t
-        t = time.perf_counter()
-        cli.materialize_validation(DEFINED, resources, instance, cli.ANCHOR_VALIDATION)
-        stages["comparison with the anchors"] = time.perf_counter() - t
+        stages["validation, calibration, estimates, checks, anchors"] = time.perf_counter() - t
     report(folder, stages, warnings, time.perf_counter() - start)
 
 

@@ -23,7 +23,6 @@ import dagster as dg
 from dagster._core.definitions.asset_daemon_cursor import AssetDaemonCursor
 from dagster._serdes import deserialize_value, serialize_value
 
-from .failures import RunFailed, failure_summary, log_check_details, raise_if_failed
 from .partitions import YEARLY_PANEL, YEARLY_RAW
 
 AC = dg.AutomationCondition
@@ -84,10 +83,12 @@ def _run_config(graph, keys, ops: dict) -> dict:
     return {"ops": {name: cfg for name, cfg in ops.items() if name in names}}
 
 
-def materialize_requested(graph, assets, instance, resources, requested: dict, ops: dict,
-                          tags: dict | None = None) -> list[tuple[str, str | None]]:
+def materialize_requested(graph, instance, resources, requested: dict, ops: dict) -> list[tuple[str, str | None]]:
     """Materialize what one tick requested ({key: partition keys}), asset by asset in dependency
-    order, as the automation sensor's backfill would; the outputs of a multi-asset run together."""
+    order, as the automation sensor's backfill would, as runs of the named job of each asset's
+    group (jobs.py); the outputs of a multi-asset run together."""
+    from . import runner
+
     order = {k: i for i, k in enumerate(graph.toposorted_asset_keys)}
     nodes: dict[int, tuple] = {}
     for key in requested:
@@ -97,22 +98,16 @@ def materialize_requested(graph, assets, instance, resources, requested: dict, o
     for _, keys in sorted(nodes.values(), key=lambda n: min(order[k] for k in n[1])):
         parts = sorted(requested[keys[0]], key=str)
         pdef = graph.get(keys[0]).partitions_def
-        config = _run_config(graph, keys, ops)
         if pdef is None:
             runs = [{}]
         elif isinstance(pdef, dg.TimeWindowPartitionsDefinition):
-            runs = [{"tags": {"dagster/asset_partition_range_start": parts[0],
-                              "dagster/asset_partition_range_end": parts[-1]}}]
+            runs = [{"tags": runner.year_range(parts[0], parts[-1])}]
         else:
             runs = [{"partition_key": p} for p in parts]
         for run in runs:
-            result = dg.materialize(assets, selection=keys, resources=resources, instance=instance,
-                                    run_config=config, raise_on_error=False,
-                                    tags={**(tags or {}), **run.pop("tags", {})}, **run)
-            if not result.success:
-                log_check_details(result)
-                raise RunFailed(f"automation run of {[k.to_user_string() for k in keys]} {parts} failed: "
-                                f"{failure_summary(result)}")
+            runner.run(runner.job_of(keys, graph), resources, instance,
+                       f"automation run of {[k.to_user_string() for k in keys]} {parts}", selection=keys,
+                       run_config=_run_config(graph, keys, ops), **run)
         done += [(k.to_user_string(), p) for k in keys for p in parts]
     return done
 
@@ -138,7 +133,7 @@ def mark_up_to_date(defs: dg.Definitions, instance: dg.DagsterInstance) -> Asset
     return cursor
 
 
-def run_until_quiet(defs: dg.Definitions, assets, instance, resources, cursor, ops: dict | None = None,
+def run_until_quiet(defs: dg.Definitions, instance, resources, cursor, ops: dict | None = None,
                     max_ticks: int = 12, log=lambda *_: None, store: bool = False
                     ) -> tuple[object, list[tuple[str, str | None]]]:
     """Evaluate the automation conditions tick by tick and materialize what each tick requests,
@@ -154,18 +149,14 @@ def run_until_quiet(defs: dg.Definitions, assets, instance, resources, cursor, o
         cursor = result.cursor
         requested = {r.key: [p for p in result.get_requested_partitions(r.key)]
                      for r in result.results if r.true_subset.size and isinstance(r.key, dg.AssetKey)}
-        checks = [r.key for r in result.results if r.true_subset.size and isinstance(r.key, dg.AssetCheckKey)]
-        if not requested and not checks:
+        # checks have no automation conditions: they run with their assets
+        if not requested:
             if store:
                 store_cursor(instance, cursor)
             return cursor, done
-        log(f"tick {tick}: " + ", ".join([f"{k.to_user_string()}" + (f" [{len(v)}]" if v != [None] else "")
-                                          for k, v in requested.items()] + [k.to_user_string() for k in checks]))
-        done += materialize_requested(graph, assets, instance, resources, requested, ops or {})
-        if checks:
-            result = dg.materialize(assets, selection=dg.AssetSelection.checks(*checks), resources=resources,
-                                    instance=instance, raise_on_error=False)
-            raise_if_failed(result, f"automation run of the checks {[k.to_user_string() for k in checks]}")
+        log(f"tick {tick}: " + ", ".join(f"{k.to_user_string()}" + (f" [{len(v)}]" if v != [None] else "")
+                                         for k, v in requested.items()))
+        done += materialize_requested(graph, instance, resources, requested, ops or {})
         if store:
             store_cursor(instance, cursor)
     raise RuntimeError(f"automation still requesting runs after {max_ticks} ticks")

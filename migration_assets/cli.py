@@ -1,11 +1,12 @@
-"""`migration-run`: materialize the whole graph, in order, against the persistent Dagster instance.
+"""`migration-run`: the whole graph, in order, as runs of the named jobs (jobs.py) in the persistent
+Dagster instance.
 
-1. raw sources with their quality checks, the harmonized panel, and (synthetic world) the truth;
-2. one run per ensemble member (in parallel processes when asked);
-3. held-out validation of the members and the interval calibration (validation/flow_validation);
-4. the yearly estimate tables for all years in one run, with their invariant checks;
-5. the exports: the estimate tables as Parquet, CSV and NetCDF files under data/exports/;
-6. (published data) the comparison with the anchors' estimates (validation/anchor_scores).
+1. job `ingest`: raw sources with their quality checks, the harmonized panel, and the synthetic
+   world's truth or the anchors' published estimates;
+2. job `train_members`, one run per ensemble member (several at once with --parallel);
+3. job `estimate`: held-out validation, interval calibration, the yearly estimate tables of every
+   year with their invariant checks, and (published data) the comparison with the anchors;
+4. job `export_estimates`: Parquet, CSV and NetCDF files under data/exports/ and the report.
 
 Runs are recorded in the instance under $DAGSTER_HOME (default: this project's folder, whose
 dagster.yaml keeps storage under data/dagster), so `dagster dev` shows them afterwards.
@@ -22,7 +23,6 @@ import sys
 import tempfile
 import time
 import traceback
-from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager, redirect_stderr
 from datetime import datetime
 from pathlib import Path
@@ -30,81 +30,16 @@ from typing import Callable
 
 import dagster as dg
 
-from .failures import one_line, raise_if_failed
+from .failures import one_line
 
 PROJECT = Path(__file__).resolve().parents[1]
-INFO_LOGS = {"loggers": {"console": {"config": {"log_level": "INFO"}}}}
-
-
-def _selection(*groups: str) -> dg.AssetSelection:
-    return dg.AssetSelection.groups(*groups)
-
-
-def _check(result: dg.ExecuteInProcessResult, what: str) -> dg.ExecuteInProcessResult:
-    """The result, or RunFailed naming the failing asset or check with its message (failures.py)."""
-    return raise_if_failed(result, what)
-
-
-def source_years(resources) -> tuple[int, int]:
-    """First and last year of the source's demography: the years the raw tables land and estimates cover."""
-    years = resources["source"].table("demography")["year"]
-    return int(years.min()), int(years.max())
-
-
-def materialize_inputs(assets, resources, instance, include_truth: bool, log: Callable = print,
-                       run_config: dict | None = None):
-    """Raw sources, panel, and the truth (synthetic world) or the anchors' estimates (published data),
-    the yearly tables over every year of the source's demography."""
-    from .definitions import RAW_CHECKS
-
-    first, last = source_years(resources)
-    groups = ["raw", "panel"] + (["synthetic_truth"] if include_truth else ["reference"])
-    log(f"[1/6] raw sources {first}-{last}, quality checks and panel ({', '.join(groups)})")
-    selection = _selection(*groups) | dg.AssetSelection.checks(*RAW_CHECKS)
-    return _check(dg.materialize(assets, selection=selection, resources=resources, instance=instance,
-                                 run_config={**INFO_LOGS, **(run_config or {})}, raise_on_error=False,
-                                 tags={"dagster/asset_partition_range_start": str(first),
-                                       "dagster/asset_partition_range_end": str(last)}),
-                  "raw/panel run")
-
-
-def materialize_member(assets, resources, instance, member: str, member_config: dict):
-    run_config = {**INFO_LOGS, "ops": {"models__member": {"config": member_config}}}
-    return _check(dg.materialize(assets, selection=[dg.AssetKey(["models", "member"])], partition_key=member,
-                                 resources=resources, instance=instance, run_config=run_config,
-                                 raise_on_error=False), f"member {member}")
-
-
-def materialize_estimates(assets, resources, instance, first: int, last: int, estimate_config: dict | None = None):
-    run_config = {**INFO_LOGS, "ops": {"ensemble_estimates": {"config": estimate_config or {}}}}
-    # the invariant checks are check specs of the multi-asset: the group selection includes them
-    return _check(dg.materialize(
-        assets, selection=_selection("estimates"), resources=resources, instance=instance, run_config=run_config,
-        tags={"dagster/asset_partition_range_start": str(first), "dagster/asset_partition_range_end": str(last)},
-        raise_on_error=False), "estimates run")
-
-
-def materialize_exports(assets, resources, instance):
-    return _check(dg.materialize(assets, selection=_selection("exports"), resources=resources, instance=instance,
-                                 run_config=INFO_LOGS, raise_on_error=False), "exports run")
-
-
-def materialize_validation(assets, resources, instance, keys: list[list[str]], run_config: dict | None = None):
-    """The named validation assets (flow_validation's outputs, or validation/anchor_scores)."""
-    return _check(dg.materialize(assets, selection=[dg.AssetKey(k) for k in keys], resources=resources,
-                                 instance=instance, run_config={**INFO_LOGS, **(run_config or {})},
-                                 raise_on_error=False), "validation run")
-
-
-FLOW_VALIDATION = [["validation", n] for n in ("heldout_flows", "calibration", "coverage", "flow_scores")]
-ANCHOR_VALIDATION = [["validation", "anchor_scores"]]
 
 
 def _enter_project() -> None:
     """Resolve the path variables against where the user stands, then enter DAGSTER_HOME (this
     project by default), whose dagster.yaml keeps the instance's storage paths relative to it."""
     for var in ("MIGRATION_WAREHOUSE", "MIGRATION_MODEL_DIR", "MIGRATION_RAW_DIR"):
-        if os.environ.get(var):
+        if os.environ.get(var) and "://" not in os.environ[var]:  # a URL (s3://...) stays as it is
             os.environ[var] = str(Path(os.environ[var]).resolve())
     os.environ.setdefault("DAGSTER_HOME", str(PROJECT))
     os.chdir(os.environ["DAGSTER_HOME"])
@@ -171,39 +106,18 @@ def reported(command: str):
     raise SystemExit(status)
 
 
-def die_with_parent(parent: int) -> None:
-    """In a worker process: be killed when the process that started it dies, even by SIGKILL, instead
-    of training on alone (Linux's PR_SET_PDEATHSIG; elsewhere nothing is done)."""
-    if sys.platform != "linux":
-        return
-    import ctypes
-    import signal
-
-    PR_SET_PDEATHSIG = 1
-    ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
-    if os.getppid() != parent:  # the parent died before the call
-        os._exit(1)
-
-
-def _member_in_subprocess(member: str, member_config: dict) -> str:
-    from .definitions import DEFINED as ASSETS
-    from .resources import default_resources
-
-    with dg.DagsterInstance.get() as instance:
-        materialize_member(ASSETS, default_resources(), instance, member, member_config)
-    return member
-
-
 def main(argv: list[str] | None = None) -> None:
-    from .partitions import N_FOLDS, N_MEMBERS
+    from .partitions import N_MEMBERS
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--epochs", type=int, help="training epochs per member (default: as the member was last "
                         "trained, else TrainConfig.epochs)")
-    parser.add_argument("--members", type=int, default=N_FOLDS,
-                        help=f"ensemble members to train, one fold each in turn (default {N_FOLDS}, at most {N_MEMBERS})")
+    parser.add_argument("--members", type=int, default=N_MEMBERS,
+                        help=f"ensemble members to train, the first of the {N_MEMBERS} partitions of models/member "
+                             "(MIGRATION_MEMBERS sets how many the ensemble has; default: all)")
     parser.add_argument("--parallel", type=int, default=min(2, os.cpu_count() or 1),
-                        help="members trained at once, one process and one torch thread each")
+                        help="members trained at once (the member_training pool's limit), one process and one "
+                             "torch thread each")
     parser.add_argument("--native-destinations", type=int, default=0,
                         help="edges: natives move to at most this many destinations (0 = all; 40 for real data)")
     parser.add_argument("--foreign-destinations", type=int, default=0,
@@ -211,7 +125,8 @@ def main(argv: list[str] | None = None) -> None:
     _withdrawal_argument(parser)
     args = parser.parse_args(argv)
     if not 1 <= args.members <= N_MEMBERS:
-        parser.error(f"--members must be between 1 and {N_MEMBERS} (the partitions of models/member)")
+        parser.error(f"--members must be between 1 and {N_MEMBERS} (the partitions of models/member; "
+                     "MIGRATION_MEMBERS sets how many there are)")
     if args.epochs is not None and args.epochs < 1:
         parser.error("--epochs must be at least 1 (omit it for the default)")
     if args.parallel < 1:
@@ -223,43 +138,41 @@ def main(argv: list[str] | None = None) -> None:
 
 
 def _run(args) -> None:
-    from .partitions import MEMBERS
     from .preflight import check_all
 
     check_all()  # before any work: the source settings, the model store, the warehouse
+    from . import runner
     from .automation import mark_up_to_date
-    from .definitions import DEFINED as ASSETS
     from .definitions import defs
-    from .resources import SyntheticSource, default_resources, warehouse_path
+    from .partitions import MEMBERS
+    from .resources import default_resources, warehouse_path
 
     resources = default_resources()
     member_config = {"epochs": args.epochs} if args.epochs is not None else {}
     start = time.perf_counter()
     with dg.DagsterInstance.get() as instance:
         edges = {"native_destinations": args.native_destinations, "foreign_destinations": args.foreign_destinations}
-        synthetic = isinstance(resources["source"], SyntheticSource)
-        materialize_inputs(ASSETS, resources, instance, synthetic,
-                           run_config={"ops": {"panel__edges": {"config": edges}, **withdrawal_config(args.withdrawal)}})
+        runner.ingest(resources, instance, {"ops": {"panel__edges": {"config": edges},
+                                                    **withdrawal_config(args.withdrawal)}})
         members = MEMBERS.get_partition_keys()[: args.members]
-        print(f"[2/6] training {len(members)} ensemble members, {args.parallel} at a time", flush=True)
+        print(f"[2/5] training {len(members)} ensemble members, {args.parallel} at a time (job train_members)",
+              flush=True)
         if args.parallel > 1:
-            member_config = {**member_config, "torch_threads": 1}
-            with ProcessPoolExecutor(args.parallel, initializer=die_with_parent, initargs=(os.getpid(),)) as pool:
-                for done in pool.map(_member_in_subprocess, members, [member_config] * len(members)):
-                    print(f"      member {done} trained ({time.perf_counter() - start:.0f} s)", flush=True)
+            for done in runner.train_members_in_parallel(instance, members, {**member_config, "torch_threads": 1},
+                                                         args.parallel):
+                print(f"      member {done} trained ({time.perf_counter() - start:.0f} s)", flush=True)
         else:
             for m in members:
-                materialize_member(ASSETS, resources, instance, m, member_config)
-        print("[3/6] held-out validation and interval calibration", flush=True)
-        materialize_validation(ASSETS, resources, instance, FLOW_VALIDATION)
-        first, last = source_years(resources)
-        print(f"[4/6] ensemble estimates {first}-{last} and their invariant checks", flush=True)
-        materialize_estimates(ASSETS, resources, instance, first, last)
-        print("[5/6] exports: Parquet, CSV and NetCDF files", flush=True)
-        materialize_exports(ASSETS, resources, instance)
-        if not synthetic:
-            print("[6/6] comparison with the anchors' estimates", flush=True)
-            materialize_validation(ASSETS, resources, instance, ANCHOR_VALIDATION)
+                runner.train_member(resources, instance, m, member_config)
+                print(f"      member {m} trained ({time.perf_counter() - start:.0f} s)", flush=True)
+        first, last = runner.source_years(resources)
+        extra = "" if not resources["source"].has_reference else ", the comparison with the anchors"
+        print(f"[3/5] held-out validation, interval calibration, estimates {first}-{last} with their invariant "
+              f"checks{extra} (job estimate)", flush=True)
+        runner.estimate(resources, instance)
+        print("[4/5] exports: Parquet, CSV and NetCDF files and the report (job export_estimates)", flush=True)
+        runner.export(resources, instance)
+        print("[5/5] automation cursor: everything counts as up to date", flush=True)
         mark_up_to_date(defs, instance)  # what `migration-update` later finds changed is what changed after this
     print(f"\nDone in {time.perf_counter() - start:.0f} s. Warehouse: {Path(warehouse_path()).resolve()}")
     print_example(warehouse_path())
@@ -327,16 +240,16 @@ def update(instance: dg.DagsterInstance, resources: dict, withdrawals: list[tupl
     killed, or stopped by a failed run — leaves what it had not finished pending, and the next
     update finishes it. The first update takes the state of the warehouse as its starting point."""
     from .automation import mark_up_to_date, run_until_quiet, stored_cursor
-    from .definitions import DEFINED as ASSETS
-    from .definitions import defs
+    from .definitions import build_defs
     from .sensors import land_releases
 
+    defs = build_defs(resources)
     cursor = stored_cursor(instance) or mark_up_to_date(defs, instance)
     log("[1/2] raw tables and years whose source content changed")
-    landed = land_releases(ASSETS, instance, resources, INFO_LOGS, withdrawal_config(list(withdrawals)),
+    landed = land_releases(instance, resources, withdrawal_config(list(withdrawals)),
                            log=lambda line: log(f"      {line}"))
     log("[2/2] automation: what the landed releases change downstream")
-    _, done = run_until_quiet(defs, ASSETS, instance, resources, cursor, ops, log=lambda line: log(f"      {line}"),
+    _, done = run_until_quiet(defs, instance, resources, cursor, ops, log=lambda line: log(f"      {line}"),
                               store=True)
     return landed, done
 

@@ -106,3 +106,22 @@ def raise_if_failed(result, what: str):
         return result
     log_check_details(result)
     raise RunFailed(f"{what} failed: {failure_summary(result)}")
+
+
+class _StoredRun:
+    """The events of a finished run in the instance, as failure_summary reads a run's result."""
+
+    def __init__(self, instance, run_id: str):
+        self.run_id = run_id
+        self._events = [r.dagster_event for r in instance.all_logs(run_id) if r.dagster_event is not None]
+
+    def get_step_failure_events(self) -> list:
+        return [e for e in self._events if e.event_type_value == "STEP_FAILURE"]
+
+    def get_asset_check_evaluations(self) -> list:
+        return [e.event_specific_data for e in self._events if e.event_type_value == "ASSET_CHECK_EVALUATION"]
+
+
+def stored_failure_summary(instance, run_id: str) -> str:
+    """failure_summary of a run executed in another process, from its events in the instance."""
+    return failure_summary(_StoredRun(instance, run_id))

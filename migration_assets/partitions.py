@@ -2,21 +2,29 @@
 
 import dagster as dg
 
-FIRST_YEAR = 1990
+from .preflight import ensemble_size, last_year
 
-# One partition per calendar year from 1990 on. A year's partition appears on 1 January of the next
-# year, empty until a release covers it: the raw release sensor lands only the years a source
-# covers, and the automation conditions never wait on a year that no source has reached yet.
-YEARS = dg.TimeWindowPartitionsDefinition(start=str(FIRST_YEAR), fmt="%Y", cron_schedule="0 0 1 1 *")
+FIRST_YEAR = 1990
+LAST_YEAR = last_year()
+
+# One partition per calendar year the sources cover, 1990 to MIGRATION_LAST_YEAR (default 2023, the
+# last year of WPP 2024's estimates and of the synthetic world), so the UI shows no year that no
+# source has reached. A release that adds a year (WPP 2026 adds 2024 and 2025) comes with raising
+# MIGRATION_LAST_YEAR; the raw release sensor then lands the new years.
+YEARS = dg.TimeWindowPartitionsDefinition(start=str(FIRST_YEAR), end=str(LAST_YEAR + 1), fmt="%Y",
+                                          cron_schedule="0 0 1 1 *")
 # The IO manager compares the slice against timestamps: never cast the year to a string.
 YEAR_EXPR = "make_timestamp(year, 1, 1, 0, 0, 0)"
 
-# One partition per ensemble member; member m has seed m and holds out corridor fold m mod N_FOLDS,
-# so members m, m + 5, m + 10, ... share a fold: the held-out validation pools them like the
-# ensemble pools all members. `migration-run` trains the first five (--members to change).
+# One partition per ensemble member, MIGRATION_MEMBERS of them (default 5); member m has seed m and
+# holds out corridor fold m mod N_FOLDS, so members m, m + 5, m + 10, ... share a fold: the held-out
+# validation pools them like the ensemble pools all members. `migration-run` trains them all.
 N_FOLDS = 5
-N_MEMBERS = 20
+N_MEMBERS = ensemble_size()
 MEMBERS = dg.StaticPartitionsDefinition([f"m{m:02d}" for m in range(N_MEMBERS)])
+
+# The concurrency pool of models/member: how many members train at once, across runs (runner.py).
+MEMBER_POOL = "member_training"
 
 
 # Raw tables with one row set per calendar year land in yearly partitions, so a release that adds

@@ -157,8 +157,21 @@ def check_warehouse(path: str | os.PathLike, wait_s: float = PREFLIGHT_LOCK_WAIT
     return p
 
 
-def check_model_dir(path: str | os.PathLike) -> Path:
-    """The model store's folder, or the nearest folder above it that exists, must be a writable directory."""
+def check_model_dir(path: str | os.PathLike) -> Path | str:
+    """The model store's folder, or the nearest folder above it that exists, must be a writable
+    directory; a URL (s3://..., gs://...) needs fsspec's filesystem for its protocol installed."""
+    text = str(path)
+    if "://" in text and not text.startswith("file://"):
+        import fsspec
+
+        protocol = text.split("://", 1)[0]
+        try:
+            fsspec.get_filesystem_class(protocol)
+        except (ImportError, ValueError) as err:
+            raise PreflightError(f"model store {text}: no filesystem for {protocol}:// ({err}). Fix: install the "
+                                 f"fsspec package for it (e.g. s3fs for s3://) or set {MODEL_DIR_VAR} to a folder") \
+                from None
+        return text
     p = _absolute(path)
     existing = p
     while not existing.exists() and existing != existing.parent:
@@ -181,6 +194,34 @@ def source_kind() -> str:
     return kind
 
 
+LAST_YEAR_VAR, MEMBERS_VAR = "MIGRATION_LAST_YEAR", "MIGRATION_MEMBERS"
+DEFAULT_LAST_YEAR = 2023  # the last year of WPP 2024's estimates, and of the synthetic world
+DEFAULT_MEMBERS = 5  # one member per corridor fold
+MAX_MEMBERS = 100
+
+
+def _int_setting(var: str, default: int, low: int, high: int, meaning: str) -> int:
+    value = os.environ.get(var, "")
+    try:
+        number = int(value) if value else default
+    except ValueError:
+        number = None
+    if number is None or not low <= number <= high:
+        raise PreflightError(f"{var}={value!r} is not {meaning} between {low} and {high}: unset it (default "
+                             f"{default}) or set e.g. {var}={default}")
+    return number
+
+
+def last_year() -> int:
+    """MIGRATION_LAST_YEAR: the last calendar year of the yearly partitions (the years the source covers)."""
+    return _int_setting(LAST_YEAR_VAR, DEFAULT_LAST_YEAR, 1991, 2100, "a year")
+
+
+def ensemble_size() -> int:
+    """MIGRATION_MEMBERS: the ensemble's members, the partitions of models/member."""
+    return _int_setting(MEMBERS_VAR, DEFAULT_MEMBERS, 1, MAX_MEMBERS, "a number of members")
+
+
 def check_source() -> str:
     """MIGRATION_SOURCE is known and, for published data, MIGRATION_RAW_DIR is a folder."""
     kind = source_kind()
@@ -198,6 +239,8 @@ def check_all() -> None:
     """Everything a run needs before it starts, as the environment sets it: the source, the model
     store (MIGRATION_MODEL_DIR) and the warehouse (MIGRATION_WAREHOUSE)."""
     lock_wait_s()
+    last_year()
+    ensemble_size()
     check_source()
     check_model_dir(os.environ.get(MODEL_DIR_VAR, DEFAULT_MODEL_DIR))
     check_warehouse(os.environ.get(WAREHOUSE_VAR, DEFAULT_WAREHOUSE))

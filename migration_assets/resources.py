@@ -1,17 +1,17 @@
-"""Resources: the warehouse IO manager, the model store and the data sources."""
+"""Resources: the warehouse IO manager, the model store, and the configured data source (sources/source.py)."""
 
 from __future__ import annotations
 
-import hashlib
+import io
 import json
 import os
 import uuid
 from contextlib import contextmanager
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 import dagster as dg
+import fsspec
 import pandas as pd
 import torch
 from dagster._core.definitions.metadata.metadata_set import TableMetadataSet
@@ -19,10 +19,10 @@ from dagster._core.storage.db_io_manager import TableSlice
 from dagster_duckdb import DuckDBResource
 from dagster_duckdb.io_manager import DuckDbClient, _get_cleanup_statement
 from dagster_duckdb_pandas import DuckDBPandasIOManager, DuckDBPandasTypeHandler
+from fsspec.implementations.local import LocalFileSystem
 
-from .preflight import DEFAULT_MODEL_DIR, DEFAULT_WAREHOUSE, connect_warehouse, source_kind
-from .schemas import RAW, TRUTH, Coverage
-from .synthetic import SyntheticWorld, WorldConfig, generate_world
+from .preflight import DEFAULT_MODEL_DIR, DEFAULT_WAREHOUSE, connect_warehouse
+from .sources.source import default_source
 
 
 def warehouse_path() -> str:
@@ -158,49 +158,64 @@ class WarehouseResource(DuckDBResource):
 
 
 # ---------------------------------------------------------------------------------------------
-# Model store: state_dict files, configs and training curves per member.
-
-
-def _atomic_write(path: Path, write) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    # a fresh name, not a file made by mkstemp (mode 0600): the writer creates it like any new file
-    tmp = path.parent / f".{path.name}.{os.getpid()}.{uuid.uuid4().hex}"
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+# Model store: state_dict files, configs and training curves per member, on any filesystem.
 
 
 class ModelStore(dg.ConfigurableResource):
     """Trained members as files: <root>/<member>/{weights.pt, config.json, history.json} and, for
-    deciding how to update a member, the targets it was trained on (targets/<table>.csv.gz)."""
+    deciding how to update a member, the targets it was trained on (targets/<table>.csv.gz).
+
+    `root` is a local folder or any fsspec URL (`s3://bucket/models`, `gs://...`, `abfs://...`, with
+    the filesystem's package installed, e.g. s3fs), so that members trained on other machines (the
+    k8s executor, README) write and read the same weights. Each file is written under a temporary
+    name and then moved into place: a reader sees the old file or the new one, never half of one."""
 
     root: str = DEFAULT_MODEL_DIR
 
-    def member_dir(self, member: str) -> Path:
-        return Path(self.root) / member
+    def _fs(self) -> tuple[fsspec.AbstractFileSystem, str]:
+        fs, base = fsspec.core.url_to_fs(self.root)
+        return fs, base.rstrip("/")
+
+    def member_dir(self, member: str) -> str:
+        """The member's folder, as a path (local store) or URL."""
+        fs, base = self._fs()
+        return f"{base}/{member}" if isinstance(fs, LocalFileSystem) else fs.unstrip_protocol(f"{base}/{member}")
+
+    def _write(self, fs, path: str, write) -> None:
+        folder, name = path.rsplit("/", 1)
+        fs.makedirs(folder, exist_ok=True)
+        # a fresh name, not a file made by mkstemp (mode 0600): the writer creates it like any new file
+        tmp = f"{folder}/.{name}.{os.getpid()}.{uuid.uuid4().hex}"
+        try:
+            with fs.open(tmp, "wb") as f:
+                write(f)
+            fs.mv(tmp, path)
+        except BaseException:
+            if fs.exists(tmp):
+                fs.rm(tmp)
+            raise
 
     def save(self, member: str, state_dict: dict, config: dict, history: list[dict],
-             targets: dict[str, pd.DataFrame] | None = None) -> Path:
-        folder = self.member_dir(member)
+             targets: dict[str, pd.DataFrame] | None = None) -> str:
+        fs, base = self._fs()
+        folder = f"{base}/{member}"
         for name, frame in (targets or {}).items():
-            _atomic_write(folder / "targets" / f"{name}.csv.gz",
-                          lambda p, f=frame: f.to_csv(p, index=False, compression="gzip"))
-        _atomic_write(folder / "history.json", lambda p: Path(p).write_text(json.dumps(history, indent=1)))
-        _atomic_write(folder / "config.json", lambda p: Path(p).write_text(json.dumps(config, indent=1, sort_keys=True)))
-        _atomic_write(folder / "weights.pt", lambda p: torch.save(state_dict, p))
-        return folder
+            self._write(fs, f"{folder}/targets/{name}.csv.gz",
+                        lambda f, frame=frame: frame.to_csv(f, index=False, compression={"method": "gzip", "mtime": 0}))
+        self._write(fs, f"{folder}/history.json", lambda f: f.write(json.dumps(history, indent=1).encode()))
+        self._write(fs, f"{folder}/config.json",
+                    lambda f: f.write(json.dumps(config, indent=1, sort_keys=True).encode()))
+        self._write(fs, f"{folder}/weights.pt", lambda f: torch.save(state_dict, f))  # last: marks a finished save
+        return self.member_dir(member)
 
     def load(self, member: str) -> tuple[dict, dict]:
-        folder = self.member_dir(member)
-        weights = folder / "weights.pt"
-        if not weights.exists():
-            raise FileNotFoundError(f"no trained weights for member {member} in {folder}; materialize models/member "
-                                    f"for partition {member} first")
-        config = json.loads((folder / "config.json").read_text())
-        return torch.load(weights, weights_only=True), config
+        fs, base = self._fs()
+        folder = f"{base}/{member}"
+        if not fs.exists(f"{folder}/weights.pt"):
+            raise FileNotFoundError(f"no trained weights for member {member} in {self.member_dir(member)}; "
+                                    f"materialize models/member for partition {member} first")
+        config = json.loads(fs.cat_file(f"{folder}/config.json"))
+        return torch.load(io.BytesIO(fs.cat_file(f"{folder}/weights.pt")), weights_only=True), config
 
     def previous(self, member: str) -> tuple[dict, dict, dict[str, pd.DataFrame] | None] | None:
         """(weights, record, targets) of the member's last training, or None if it has none."""
@@ -208,100 +223,12 @@ class ModelStore(dg.ConfigurableResource):
             state, record = self.load(member)
         except FileNotFoundError:
             return None
-        folder = self.member_dir(member) / "targets"
-        files = sorted(folder.glob("*.csv.gz")) if folder.exists() else []
-        targets = {f.name.removesuffix(".csv.gz"): pd.read_csv(f) for f in files} or None
+        fs, base = self._fs()
+        folder = f"{base}/{member}/targets"
+        files = sorted(fs.glob(f"{folder}/*.csv.gz")) if fs.exists(folder) else []
+        targets = {f.rsplit("/", 1)[1].removesuffix(".csv.gz"):
+                   pd.read_csv(io.BytesIO(fs.cat_file(f)), compression="gzip") for f in files} or None
         return state, record, targets
-
-
-# ---------------------------------------------------------------------------------------------
-# Data sources: each raw asset asks its source for one table in the contract of schemas.RAW.
-
-
-def frame_digest(frame: pd.DataFrame) -> str:
-    """Content hash of a frame (values and column names), used as its data version."""
-    h = hashlib.sha256(",".join(frame.columns).encode())
-    h.update(pd.util.hash_pandas_object(frame, index=False).to_numpy().tobytes())
-    return h.hexdigest()[:16]
-
-
-class MigrationSource(dg.ConfigurableResource):
-    """Where raw tables come from. Subclasses return each table of schemas.RAW as a DataFrame."""
-
-    def table(self, name: str) -> pd.DataFrame:
-        raise NotImplementedError
-
-    def origin(self, name: str) -> str:
-        """Human-readable origin of a table (a file path, or the synthetic world's settings)."""
-        raise NotImplementedError
-
-    def known_codes(self) -> frozenset[str]:
-        """The country codes a raw table may hold; any other code stops the table from landing."""
-        raise NotImplementedError
-
-    def coverage(self, name: str) -> Coverage | None:
-        """What every release of raw table `name` holds at least (None: nothing declared)."""
-        return None
-
-
-@lru_cache(maxsize=4)
-def _world(config: WorldConfig) -> SyntheticWorld:
-    return generate_world(config)
-
-
-class SyntheticSource(MigrationSource):
-    """The embedded default: a seeded synthetic world with known truth (migration_assets/synthetic)."""
-
-    n_countries: int = 30
-    start_year: int = 1990
-    end_year: int = 2023
-    seed: int = 0
-    # the world is simulated to end_year, but its releases stop here (0: end_year); raising it is
-    # a new release that adds years, with every earlier year unchanged
-    released_through: int = 0
-
-    def config(self) -> WorldConfig:
-        return WorldConfig(n_countries=self.n_countries, start_year=self.start_year, end_year=self.end_year,
-                           seed=self.seed)
-
-    def world(self) -> SyntheticWorld:
-        return _world(self.config())
-
-    def table(self, name: str) -> pd.DataFrame:
-        if name not in RAW:
-            raise KeyError(f"unknown raw table {name!r}; known: {sorted(RAW)}")
-        return self._released(self.world().raw(name))
-
-    def truth(self, name: str) -> pd.DataFrame:
-        if name not in TRUTH:
-            raise KeyError(f"unknown truth table {name!r}; known: {sorted(TRUTH)}")
-        return self._released(self.world().truth(name))
-
-    def known_codes(self) -> frozenset[str]:
-        return frozenset(self.world().raw("countries")["country"])
-
-    def _released(self, frame: pd.DataFrame) -> pd.DataFrame:
-        if not self.released_through or "year" not in frame.columns:
-            return frame
-        return frame[frame["year"] <= self.released_through].reset_index(drop=True)
-
-    def origin(self, name: str) -> str:
-        c = self.config()
-        last = self.released_through or c.end_year
-        return (f"synthetic world (seed={c.seed}, {c.n_countries} countries, {c.start_year}-{c.end_year}, "
-                f"released through {last}), table {name}")
-
-
-def default_source() -> MigrationSource:
-    """`MIGRATION_SOURCE=synthetic` (default) or `published` (files under MIGRATION_RAW_DIR)."""
-    kind = source_kind()  # raises, with the fix, for anything but the two below
-    if kind == "synthetic":
-        return SyntheticSource()
-    if kind == "published":
-        from .sources.published import PublishedSource
-
-        return PublishedSource()
-    raise AssertionError(kind)
 
 
 def default_resources() -> dict[str, Any]:

@@ -27,9 +27,8 @@ from pathlib import Path
 import dagster as dg
 import pandas as pd
 
-from .failures import RunFailed, failure_summary, log_check_details
 from .partitions import YEARLY_RAW, YEARS
-from .resources import MigrationSource, frame_digest
+from .sources.source import MigrationSource, frame_digest
 from .schemas import RAW
 from .sources import RAW_ASSETS
 from .sources.raw import year_hashes
@@ -116,23 +115,22 @@ def release_requests(instance: dg.DagsterInstance, source: MigrationSource, curr
     return requests
 
 
-def land_releases(assets, instance: dg.DagsterInstance, resources: dict, run_config: dict | None = None,
-                  op_config: dict | None = None, log=lambda *_: None) -> list[tuple[str, str | None, str | None]]:
-    """Run, in process, what `raw_release_sensor` would request: (table, first year, last year) per
-    run (years None for an edition). `op_config` ({op name: {"config": ...}}) goes to the runs of
-    those ops. Stops at the first run that fails."""
+def land_releases(instance: dg.DagsterInstance, resources: dict, op_config: dict | None = None,
+                  log=lambda *_: None) -> list[tuple[str, str | None, str | None]]:
+    """Run, in process, what `raw_release_sensor` would request, as runs of the job `ingest`:
+    (table, first year, last year) per run (years None for an edition). `op_config` ({op name:
+    {"config": ...}}) goes to the runs of those ops. Stops at the first run that fails."""
+    from . import runner
+
     landed = []
     for request in release_requests(instance, resources["source"]):
-        table = request.asset_selection[0].to_user_string()
+        key = request.asset_selection[0]
+        table = key.to_user_string()
         first, last = request.tags.get(RANGE_START), request.tags.get(RANGE_END)
         log(f"{table} {first}-{last}" if first else table)
-        ops = {op: c for op, c in (op_config or {}).items() if op == request.asset_selection[0].to_python_identifier()}
-        config = {**(run_config or {}), **({"ops": ops} if ops else {})}
-        result = dg.materialize(assets, selection=request.asset_selection, resources=resources, instance=instance,
-                                tags=request.tags, run_config=config, raise_on_error=False)
-        if not result.success:
-            log_check_details(result)
-            raise RunFailed(f"landing {table}{f' {first}-{last}' if first else ''} failed: {failure_summary(result)}")
+        ops = {op: c for op, c in (op_config or {}).items() if op == key.to_python_identifier()}
+        runner.run(runner.INGEST, resources, instance, f"landing {table}{f' {first}-{last}' if first else ''}",
+                   selection=[key], tags=request.tags, run_config={"ops": ops} if ops else None)
         landed.append((table, first, last))
     return landed
 

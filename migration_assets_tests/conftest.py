@@ -13,6 +13,14 @@ from migration_assets.panel import build  # noqa: E402
 from migration_assets.synthetic import SyntheticWorld  # noqa: E402
 
 
+def graph_of(source) -> list:
+    """The assets and checks defined for a source, for tests that call dg.materialize themselves."""
+    from migration_assets.definitions import assets_for
+    from migration_assets.sources import RAW_CHECKS
+
+    return [*assets_for(source), *RAW_CHECKS]
+
+
 # The published-data bundle of the development workspace (never copied into the repository).
 BUNDLE = Path(__file__).resolve().parents[2] / "shared" / "data" / "raw"
 FIXTURES = Path(__file__).resolve().parent / "fixtures"

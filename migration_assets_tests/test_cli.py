@@ -1,5 +1,9 @@
 """migration-run refuses arguments that would train nothing or destroy trained members, before any work."""
 
+import os
+import subprocess
+import sys
+
 import pytest
 
 from migration_assets import cli
@@ -9,7 +13,7 @@ from migration_assets import cli
     (["--epochs", "0"], "--epochs must be at least 1"),
     (["--epochs", "-1"], "--epochs must be at least 1"),
     (["--parallel", "0"], "--parallel must be at least 1"),
-    (["--members", "21"], "--members must be between 1 and 20"),
+    (["--members", "6"], "--members must be between 1 and 5"),  # the default ensemble: 5 members
 ])
 def test_bad_arguments_stop_with_a_one_line_usage_error(argv, message, capsys, monkeypatch):
     monkeypatch.setattr(cli, "_enter_project", lambda: pytest.fail("work started before the arguments were checked"))
@@ -17,3 +21,19 @@ def test_bad_arguments_stop_with_a_one_line_usage_error(argv, message, capsys, m
         cli.main(argv)
     assert stop.value.code == 2
     assert message in capsys.readouterr().err
+
+
+def _partitions(**env) -> subprocess.CompletedProcess:
+    code = ("from migration_assets.partitions import MEMBERS, YEARS\n"
+            "print(MEMBERS.get_partition_keys()[-1], YEARS.get_partition_keys()[-1], len(YEARS.get_partition_keys()))")
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                          env={**os.environ, **env})
+
+
+def test_the_partitions_are_the_configured_ensemble_and_years():
+    """What the UI shows: as many members as the ensemble has, and the years the sources cover (no
+    empty future years)."""
+    assert _partitions().stdout.split() == ["m04", "2023", "34"]
+    assert _partitions(MIGRATION_MEMBERS="10", MIGRATION_LAST_YEAR="2025").stdout.split() == ["m09", "2025", "36"]
+    bad = _partitions(MIGRATION_MEMBERS="ten")
+    assert bad.returncode != 0 and "MIGRATION_MEMBERS='ten' is not a number of members" in bad.stderr

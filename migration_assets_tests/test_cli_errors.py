@@ -177,7 +177,7 @@ class _Broken:
 
     @staticmethod
     def source(corruption: str):
-        from migration_assets.resources import SyntheticSource
+        from migration_assets.sources.source import SyntheticSource
 
         class Broken(SyntheticSource):
             corruption: str = ""
@@ -206,20 +206,17 @@ def test_a_failed_check_ends_with_its_message_and_fix_and_the_log(tmp_path, monk
     import dagster as dg
     from dagster_duckdb import DuckDBResource
 
-    from migration_assets.definitions import DEFINED
+    from migration_assets import runner
     from migration_assets.resources import ModelStore, WarehouseIOManager
-    from migration_assets.sources.migrant_stocks import matches_un_totals
 
     monkeypatch.chdir(tmp_path)  # the log goes to ./data/logs, as under DAGSTER_HOME
     db = _warehouse(tmp_path / "wh")
     resources = {"io_manager": WarehouseIOManager(database=str(db)), "warehouse": DuckDBResource(database=str(db)),
                  "model_store": ModelStore(root=str(tmp_path / "models")), "source": _Broken.source(corruption)}
-    selection = (dg.AssetSelection.assets(["raw", "migrant_stocks"], ["raw", "migrant_stock_totals"])
-                 | dg.AssetSelection.checks(matches_un_totals))
+    selection = [dg.AssetKey(["raw", "migrant_stocks"]), dg.AssetKey(["raw", "migrant_stock_totals"])]
     with pytest.raises(SystemExit) as stop:
         with cli.reported("migration-run"), dg.DagsterInstance.ephemeral() as instance:
-            cli._check(dg.materialize(DEFINED, selection=selection, resources=resources, instance=instance,
-                                      run_config=cli.INFO_LOGS, raise_on_error=False), "raw/panel run")
+            runner.run(runner.INGEST, resources, instance, "raw/panel run", selection=selection)
     assert stop.value.code == 1
     out = capsys.readouterr()
     lines = out.err.strip().splitlines()

@@ -10,11 +10,11 @@ import pytest
 import xarray as xr
 from dagster_duckdb import DuckDBResource
 
-from migration_assets import cli
-from migration_assets.definitions import DEFINED
+from migration_assets import runner
 from migration_assets.ensemble.assets import MODEL_CODE_VERSION
 from migration_assets.exports import files
-from migration_assets.resources import ModelStore, SyntheticSource, WarehouseIOManager
+from migration_assets.resources import ModelStore, WarehouseIOManager
+from migration_assets.sources.source import SyntheticSource
 
 WORLD = {"n_countries": 6, "end_year": 2000, "seed": 1}
 STATS = list(files.STATISTICS)
@@ -27,12 +27,11 @@ def exported(tmp_path_factory):
     resources = {"io_manager": WarehouseIOManager(database=db), "warehouse": DuckDBResource(database=db),
                  "model_store": ModelStore(root=str(tmp / "models")), "source": SyntheticSource(**WORLD)}
     with dg.DagsterInstance.ephemeral() as instance:
-        cli.materialize_inputs(DEFINED, resources, instance, include_truth=True, log=lambda *_: None)
-        cli.materialize_member(DEFINED, resources, instance, "m00", {"epochs": 5, "hidden": 8})
-        cli.materialize_validation(DEFINED, resources, instance, cli.FLOW_VALIDATION, {"ops": {"flow_validation": {
-            "config": {"samples_per_member": 2, "min_cells_per_bin": 5, "min_cells_per_stratum": 5}}}})
-        cli.materialize_estimates(DEFINED, resources, instance, 1990, 2000, {"samples_per_member": 2})
-        result = cli.materialize_exports(DEFINED, resources, instance)
+        runner.ingest(resources, instance, log=lambda *_: None)
+        runner.train_member(resources, instance, "m00", {"epochs": 5, "hidden": 8})
+        runner.estimate(resources, instance, {"samples_per_member": 2, "min_cells_per_bin": 5,
+                                              "min_cells_per_stratum": 5}, {"samples_per_member": 2})
+        result = runner.export(resources, instance)
     with duckdb.connect(db, read_only=True) as con:
         tables = {t: con.sql(f"select * from estimates.{t} order by all").df() for t in files.TABLES}
     metadata = {m.asset_key.path[-1]: m.metadata for m in

@@ -15,16 +15,17 @@ import pytest
 import torch
 from dagster_duckdb import DuckDBResource
 
-from migration_assets import cli
+from migration_assets import runner
 from migration_assets.automation import run_until_quiet
-from migration_assets.definitions import DEFINED, defs
+from migration_assets.definitions import defs
 from migration_assets.model import update
 from migration_assets.model.loss import predictions
 from migration_assets.model.network import EdgeStructure, bilateral, net_migration, roll
 from migration_assets.model.tensors import build_inputs, build_targets
 from migration_assets.model.train import TrainConfig, fit, new_model
 from migration_assets.partitions import YEARLY_PANEL, YEARLY_RAW, member_index
-from migration_assets.resources import ModelStore, SyntheticSource, WarehouseIOManager
+from migration_assets.resources import ModelStore, WarehouseIOManager
+from migration_assets.sources.source import SyntheticSource
 from migration_assets.sensors import land_releases, release_requests
 
 WORLD = {"n_countries": 8, "end_year": 2023, "seed": 3}
@@ -55,18 +56,18 @@ def updated(tmp_path_factory):
     with dg.DagsterInstance.ephemeral() as instance:
         cursor = dg.evaluate_automation_conditions(defs=defs, instance=instance).cursor
         first = resources(2022)
-        land_releases(DEFINED, instance, first)
-        cursor, bootstrap = run_until_quiet(defs, DEFINED, instance, first, cursor, OPS)
+        land_releases(instance, first)
+        cursor, bootstrap = run_until_quiet(defs, instance, first, cursor, OPS)
         for m in MEMBERS:  # the user chooses the ensemble; automation keeps it up to date
-            cli.materialize_member(DEFINED, first, instance, m, TRAIN)
-        cursor, _ = run_until_quiet(defs, DEFINED, instance, first, cursor, OPS)
+            runner.train_member(first, instance, m, TRAIN)
+        cursor, _ = run_until_quiet(defs, instance, first, cursor, OPS)
         with duckdb.connect(db, read_only=True) as con:
             before = con.sql("select * from estimates.flows").df()
         mark = instance.get_run_records()[0].create_timestamp.timestamp()
 
         second = resources(2023)
-        landed = land_releases(DEFINED, instance, second)
-        cursor, done = run_until_quiet(defs, DEFINED, instance, second, cursor, OPS)
+        landed = land_releases(instance, second)
+        cursor, done = run_until_quiet(defs, instance, second, cursor, OPS)
         after_update_requests = release_requests(instance, second["source"])
         final_tick = dg.evaluate_automation_conditions(defs=defs, instance=instance, cursor=cursor)
         runs = [r for r in instance.get_run_records() if r.create_timestamp.timestamp() > mark]

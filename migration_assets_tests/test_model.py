@@ -8,10 +8,10 @@ import pytest
 import torch
 
 from migration_assets.model.ensemble import Ensemble, MemberPasses
-from migration_assets.model.loss import LossWeights, Scales, banded_loss, level_loss, loss_terms, predictions, psi
+from migration_assets.model.loss import Scales, banded_loss, level_loss, loss_terms, predictions, psi
 from migration_assets.model.network import EdgeStructure, bilateral, net_migration, roll
 from migration_assets.model.tensors import build_inputs
-from migration_assets.model.train import TrainConfig, evaluate, fit, new_model, simulate, windows
+from migration_assets.model.train import TrainConfig, device_for, evaluate, fit, new_model, simulate, windows
 from migration_assets.synthetic import WorldConfig, generate_world
 
 from .conftest import model_data, panel_frames
@@ -145,6 +145,25 @@ def test_training_reduces_loss_is_seeded_and_uses_the_learning_rate(tiny):
         assert torch.equal(a, b)  # learning rate 0 really means no step
 
 
+def test_training_on_the_device_found_gives_a_member_on_the_cpu(tiny):
+    """`device: auto` trains on a CUDA device when there is one (the CPU here, the same numbers) and
+    returns the member on the CPU, where it is stored and rolled for inference."""
+    _, inputs, targets = tiny
+    config = TrainConfig(hidden=8, epochs=3, log_every=1)
+    found, history = fit(inputs, targets, config, seed=1, validation=targets.only_fold(0), device="auto")
+    cpu, history_cpu = fit(inputs, targets, config, seed=1, validation=targets.only_fold(0), device="cpu")
+    assert device_for("auto").type == ("cuda" if torch.cuda.is_available() else "cpu")
+    assert {p.device.type for p in found.parameters()} == {"cpu"}
+    if not torch.cuda.is_available():
+        assert [r["loss"] for r in history] == [r["loss"] for r in history_cpu]
+        for a, b in zip(found.state_dict().values(), cpu.state_dict().values()):
+            assert torch.equal(a, b)
+    else:  # float32 on another device: the same member within rounding
+        assert history[-1]["loss"] == pytest.approx(history_cpu[-1]["loss"], rel=1e-3)
+    with pytest.raises(RuntimeError):
+        fit(inputs, targets, config, seed=1, device="no-such-device")
+
+
 def test_training_windows_cut_only_where_no_stock_change_spans(tiny):
     _, _, targets = tiny
     # stock points at 0, 5, 10, 15, 20, 25, 29, 30, and one target from 10 to 20 over 15
@@ -172,7 +191,7 @@ def test_stock_level_term_pins_the_stock_itself(tiny):
     cell = targets.stock_birth * x.n_countries + targets.stock_residence
     assert torch.equal(pred["stock_level"], stocks.reshape(stocks.shape[0], -1)[targets.stock_end, cell])
     scales = Scales.of(targets)
-    on = LossWeights(stock_level=1.0)
+    on = dataclasses.replace(TrainConfig().loss_weights(), stock_level=1.0)
     exact = dataclasses.replace(targets, stock_level=pred["stock_level"].clone())
     assert loss_terms(pred, exact, scales, on, model.source_bias, torch.zeros(len(targets.sources), dtype=torch.bool))["stock_level"] == 0
     # a stock drained to a tenth of what was reported costs, whatever its changes

@@ -10,15 +10,18 @@ import pandas as pd
 import pytest
 from dagster_duckdb import DuckDBResource
 
-from migration_assets import cli
-from migration_assets.definitions import DEFINED, defs
-from migration_assets.resources import ModelStore, SyntheticSource, WarehouseIOManager
+from migration_assets import runner
+from migration_assets.definitions import build_defs, defs
+from migration_assets.resources import ModelStore, WarehouseIOManager
+from migration_assets.sources.source import SyntheticSource
 from migration_assets.schemas import ESTIMATES
 from migration_assets.sources.migrant_stocks import matches_un_totals
+from migration_assets_tests.conftest import graph_of
 
 WORLD = {"n_countries": 6, "end_year": 2000, "seed": 1}
 MEMBERS = ["m00", "m01"]
 YEARS = list(range(1990, 2001))
+GRAPH = graph_of(SyntheticSource())
 ALL_YEARS = {"dagster/asset_partition_range_start": "1990", "dagster/asset_partition_range_end": "2000"}
 
 
@@ -58,15 +61,14 @@ def run(tmp_path_factory):
     resources = {"io_manager": WarehouseIOManager(database=db), "model_store": ModelStore(root=str(tmp / "models")),
                  "source": CorruptSource(**WORLD), "warehouse": DuckDBResource(database=db)}
     with dg.DagsterInstance.ephemeral() as instance:
-        inputs = cli.materialize_inputs(DEFINED, resources, instance, include_truth=True, log=lambda *_: None)
-        members = [cli.materialize_member(DEFINED, resources, instance, m, {"epochs": 15, "hidden": 8})
-                   for m in MEMBERS]
-        validation = cli.materialize_validation(DEFINED, resources, instance, cli.FLOW_VALIDATION, {
-            "ops": {"flow_validation": {"config": {"samples_per_member": 2, "min_cells_per_bin": 5, "min_cells_per_stratum": 5}}}})
-        estimates = cli.materialize_estimates(DEFINED, resources, instance, YEARS[0], YEARS[-1],
-                                              {"samples_per_member": 3})
+        inputs = runner.ingest(resources, instance, log=lambda *_: None)
+        members = [runner.train_member(resources, instance, m, {"epochs": 15, "hidden": 8}) for m in MEMBERS]
+        estimated = runner.estimate(resources, instance, validation_config={
+            "samples_per_member": 2, "min_cells_per_bin": 5, "min_cells_per_stratum": 5},
+            estimate_config={"samples_per_member": 3})
+        # one run of the job `estimate`: the validation, then the estimates
         yield SimpleNamespace(db=db, resources=resources, instance=instance, inputs=inputs, members=members,
-                              validation=validation, estimates=estimates, models=tmp / "models")
+                              validation=estimated, estimates=estimated, models=tmp / "models")
 
 
 def test_estimate_tables_have_the_documented_schema(run):
@@ -99,7 +101,8 @@ def test_every_check_ran_and_passed(run):
     raw_checks = run.inputs.get_asset_check_evaluations()
     # 13 raw suites, 13 comparisons with what the warehouse holds (keeps_landed_data), matches_un_totals
     assert len(raw_checks) == 27 and all(e.passed for e in raw_checks)
-    invariants = {e.check_name: e for e in run.estimates.get_asset_check_evaluations()}
+    invariants = {e.check_name: e for e in run.estimates.get_asset_check_evaluations()
+                  if e.asset_key.path[0] == "estimates"}
     assert set(invariants) == {"stocks_nonnegative", "no_self_flows", "net_migration_matches_flows",
                                "net_migration_sums_to_zero", "recurrence_closes", "revisions_within_tolerance"}
     assert all(e.passed for e in invariants.values())
@@ -122,8 +125,16 @@ def test_validation_scores_each_cell_with_the_members_that_never_saw_it(run):
     assert (calibration["residual_p05"] <= calibration["residual_p95"]).all()
     coverage = t["validation.coverage"].set_index(["stage", "interval", "stratum_kind", "stratum"])
     assert coverage.loc[("calibrated", "p05-p95", "pooled", "all"), "cells"] > 0
-    (check,) = run.validation.get_asset_check_evaluations()
-    assert check.check_name == "calibrated_coverage" and check.severity == dg.AssetCheckSeverity.WARN
+    # every estimate table with something reported has its interval's coverage
+    per_table = coverage.xs("table", level="stratum_kind")
+    assert per_table.loc[("calibrated", "p05-p95", "flows")].equals(
+        coverage.loc[("calibrated", "p05-p95", "pooled", "all")])
+    stocks, net = per_table.loc[("ensemble_spread", "p05-p95", "stocks")], per_table.loc[
+        ("ensemble_spread", "p05-p95", "net_migration")]
+    assert stocks["cells"] == len(t["panel.stock_targets"]) and net["cells"] == len(t["panel.net_migration_targets"])
+    assert 0 <= stocks["coverage"] <= 1 and 0 <= net["coverage"] <= 1
+    (check,) = [e for e in run.validation.get_asset_check_evaluations() if e.check_name == "calibrated_coverage"]
+    assert check.severity == dg.AssetCheckSeverity.WARN
     assert check.metadata["cells"].value == coverage.loc[("calibrated", "p05-p95", "pooled", "all"), "cells"]
     scores = t["validation.flow_scores"]
     pooled = scores[(scores["stratum_kind"] == "pooled") & (scores["metric"] == "pearson_log1p")]
@@ -157,7 +168,7 @@ def test_members_record_config_seed_and_fold(run):
 def test_a_member_run_with_no_epochs_fails_and_keeps_the_trained_weights(run, config):
     folder = run.models / "m01"
     before = {name: (folder / name).read_bytes() for name in ("weights.pt", "config.json", "history.json")}
-    result = dg.materialize(DEFINED, selection=[dg.AssetKey(["models", "member"])], partition_key="m01",
+    result = dg.materialize(GRAPH, selection=[dg.AssetKey(["models", "member"])], partition_key="m01",
                             resources=run.resources, instance=run.instance, raise_on_error=False,
                             run_config={"ops": {"models__member": {"config": {"hidden": 8, **config}}}})
     assert not result.success
@@ -173,7 +184,7 @@ def test_a_member_run_without_settings_keeps_those_of_its_last_training(run, tmp
 
     shutil.copytree(run.models / "m01", tmp_path / "m01")
     resources = {**run.resources, "model_store": ModelStore(root=str(tmp_path))}
-    result = dg.materialize(DEFINED, selection=[dg.AssetKey(["models", "member"])], partition_key="m01",
+    result = dg.materialize(GRAPH, selection=[dg.AssetKey(["models", "member"])], partition_key="m01",
                             resources=resources, instance=run.instance,
                             run_config={"ops": {"models__member": {"config": {"finetune_epochs": 2}}}})
     metadata = result.asset_materializations_for_node("models__member")[0].metadata
@@ -184,7 +195,7 @@ def test_a_member_run_without_settings_keeps_those_of_its_last_training(run, tmp
 
 
 def test_truth_is_never_upstream_of_estimation():
-    graph = defs.resolve_asset_graph()
+    graph = defs.resolve_asset_graph()  # the default (synthetic) definitions
     truth = {k for k in graph.get_all_asset_keys() if k.path[0] == "truth"}
     assert truth
     for key in graph.get_all_asset_keys():
@@ -211,7 +222,7 @@ def _upstream(graph, key) -> set:
 def test_bad_raw_input_stops_its_asset_and_keeps_the_warehouse(run, corruption, message):
     before = _tables(run.db)
     resources = {**run.resources, "source": CorruptSource(**WORLD, corruption=corruption)}
-    result = dg.materialize(DEFINED, selection=dg.AssetSelection.groups("raw", "panel"), resources=resources,
+    result = dg.materialize(GRAPH, selection=dg.AssetSelection.groups("raw", "panel"), resources=resources,
                             instance=run.instance, raise_on_error=False, tags=ALL_YEARS)
     assert not result.success
     check = {e.asset_key.to_user_string(): e for e in result.get_asset_check_evaluations()}
@@ -231,7 +242,7 @@ def test_bad_raw_input_stops_its_asset_and_keeps_the_warehouse(run, corruption, 
 
 def test_a_warning_does_not_block(run):
     resources = {**run.resources, "source": CorruptSource(**WORLD, corruption="odd_life_expectancy")}
-    result = dg.materialize(DEFINED, selection=[dg.AssetKey(["raw", "demography"])], resources=resources,
+    result = dg.materialize(GRAPH, selection=[dg.AssetKey(["raw", "demography"])], resources=resources,
                             instance=run.instance, raise_on_error=False, tags=ALL_YEARS)
     assert result.success
     (check,) = [c for c in result.get_asset_check_evaluations() if c.check_name == "gx_suite"]
@@ -240,25 +251,25 @@ def test_a_warning_does_not_block(run):
     with duckdb.connect(run.db, read_only=True) as con:
         assert con.execute("select min(life_expectancy) from raw.demography").fetchone()[0] == 3.0
     # restore the clean table for the other tests
-    dg.materialize(DEFINED, selection=[dg.AssetKey(["raw", "demography"])], resources=run.resources,
+    dg.materialize(GRAPH, selection=[dg.AssetKey(["raw", "demography"])], resources=run.resources,
                    instance=run.instance, tags=ALL_YEARS)
 
 
 def test_bilateral_stocks_must_agree_with_the_un_totals(run):
     resources = {**run.resources, "source": CorruptSource(**WORLD, corruption="totals_in_thousands")}
     keys = [dg.AssetKey(["raw", "migrant_stocks"]), dg.AssetKey(["raw", "migrant_stock_totals"])]
-    result = dg.materialize(DEFINED, selection=dg.AssetSelection.assets(*keys) | dg.AssetSelection.checks(
+    result = dg.materialize(GRAPH, selection=dg.AssetSelection.assets(*keys) | dg.AssetSelection.checks(
         matches_un_totals), resources=resources, instance=run.instance, raise_on_error=False)
     check = next(e for e in result.get_asset_check_evaluations() if e.check_name == "matches_un_totals")
     assert not check.passed and check.severity == dg.AssetCheckSeverity.ERROR
     assert "QM" in check.metadata["above_limit"].value
     # restore the clean tables for the other tests
-    dg.materialize(DEFINED, selection=keys, resources=run.resources, instance=run.instance)
+    dg.materialize(GRAPH, selection=keys, resources=run.resources, instance=run.instance)
 
 
 def test_rematerializing_a_year_replaces_only_that_year(run):
     before = _tables(run.db)["estimates.flows"]
-    rerun = dg.materialize(DEFINED, selection=dg.AssetSelection.groups("estimates"), partition_key="1995",
+    rerun = dg.materialize(GRAPH, selection=dg.AssetSelection.groups("estimates"), partition_key="1995",
                            resources=run.resources, instance=run.instance,
                            run_config={"ops": {"ensemble_estimates": {"config": {"samples_per_member": 3}}}})
     revised = next(e for e in rerun.get_asset_check_evaluations() if e.check_name == "revisions_within_tolerance")
@@ -344,8 +355,25 @@ def test_the_ui_gets_tables_and_tracked_numbers_not_markdown_blobs(run):
     assert flows["dagster/table_name"].value == "warehouse.estimates.flows"  # not the file's path
     member = materialization(run.members[0], "member").metadata
     assert isinstance(member["loss_curve"], dg.TableMetadataValue)
-    graph = defs.resolve_asset_graph()
+    graph = build_defs({**run.resources}).resolve_asset_graph()
     for key in graph.get_all_asset_keys():
         node = graph.get(key)
         assert "| column |" not in (node.description or ""), key
         assert node.owners and node.tags.get("domain") == node.group_name, key
+
+
+def test_every_training_setting_can_be_set_in_the_run_config_of_a_member():
+    """The training settings are declared once (TrainConfig); the member's run config offers each."""
+    import dataclasses
+
+    from migration_assets.ensemble.assets import MemberConfig
+    from migration_assets.model.train import TrainConfig
+
+    changed = {}
+    for field in dataclasses.fields(TrainConfig):
+        value = getattr(TrainConfig(), field.name)
+        changed[field.name] = (list(value) + ["oecd_b11"] if isinstance(value, tuple)
+                               else (not value) if isinstance(value, bool) else value * 2 + 1)
+    config = MemberConfig(**changed).train_config(stored={"hidden": 4})
+    assert dataclasses.asdict(config) == {k: tuple(v) if isinstance(v, list) else v for k, v in changed.items()}
+    assert MemberConfig().train_config(stored={"hidden": 4}).hidden == 4  # unset: the last training's

@@ -4,9 +4,8 @@ import dagster as dg
 import duckdb
 import pytest
 
-from migration_assets import cli
+from migration_assets import runner
 from migration_assets.countries import canonical_codes
-from migration_assets.definitions import DEFINED
 from dagster_duckdb import DuckDBResource
 
 from migration_assets.resources import ModelStore, WarehouseIOManager
@@ -21,8 +20,7 @@ def published(bundle, tmp_path_factory):
                  "source": PublishedSource(root=str(bundle)), "warehouse": DuckDBResource(database=db)}
     edges = {"native_destinations": 40, "foreign_destinations": 5}
     with dg.DagsterInstance.ephemeral() as instance:
-        result = cli.materialize_inputs(DEFINED, resources, instance, include_truth=False, log=lambda *_: None,
-                                        run_config={"ops": {"panel__edges": {"config": edges}}})
+        result = runner.ingest(resources, instance, {"ops": {"panel__edges": {"config": edges}}}, log=lambda *_: None)
     return result, db
 
 

@@ -17,15 +17,17 @@ import pandas as pd
 import pytest
 from dagster_duckdb import DuckDBResource
 
-from migration_assets import cli
-from migration_assets.definitions import DEFINED
+from migration_assets import runner
 from migration_assets.ensemble import assets
 from migration_assets.ensemble.checks import KEYS
 from migration_assets.model.ensemble import Ensemble
-from migration_assets.resources import ModelStore, SyntheticSource, WarehouseIOManager
+from migration_assets.resources import ModelStore, WarehouseIOManager
+from migration_assets.sources.source import SyntheticSource
+from migration_assets_tests.conftest import graph_of
 
 WORLD = {"n_countries": 6, "end_year": 2000, "seed": 1}
 FIRST, LAST = 1990, 2000
+DEFINED = graph_of(SyntheticSource())
 TABLES = [f"estimates.{name}" for name in KEYS]
 INVARIANTS = {"stocks_nonnegative", "no_self_flows", "net_migration_matches_flows", "net_migration_sums_to_zero",
               "recurrence_closes"}
@@ -72,14 +74,11 @@ def world(tmp_path_factory):
     db = str(tmp / "warehouse.duckdb")
     resources = {"io_manager": WarehouseIOManager(database=db), "warehouse": DuckDBResource(database=db),
                  "model_store": ModelStore(root=str(tmp / "models")), "source": SyntheticSource(**WORLD)}
-    quiet = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
     with dg.DagsterInstance.ephemeral() as instance:
-        cli.materialize_inputs(DEFINED, resources, instance, include_truth=True, log=lambda *_: None)
-        cli.materialize_member(DEFINED, resources, instance, "m00", {"epochs": 5, "hidden": 8})
-        cli.materialize_validation(DEFINED, resources, instance, cli.FLOW_VALIDATION, {**quiet, "ops": {
-            "flow_validation": {"config": {"samples_per_member": 2, "min_cells_per_bin": 5,
-                                           "min_cells_per_stratum": 5}}}})
-        first = cli.materialize_estimates(DEFINED, resources, instance, FIRST, LAST, {"samples_per_member": 2})
+        runner.ingest(resources, instance, log=lambda *_: None)
+        runner.train_member(resources, instance, "m00", {"epochs": 5, "hidden": 8})
+        first = runner.estimate(resources, instance, {"samples_per_member": 2, "min_cells_per_bin": 5,
+                                                      "min_cells_per_stratum": 5}, {"samples_per_member": 2})
         yield SimpleNamespace(db=db, tmp=tmp, resources=resources, instance=instance, first=first)
 
 

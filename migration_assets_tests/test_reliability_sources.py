@@ -16,9 +16,10 @@ import pytest
 from dagster_duckdb import DuckDBResource
 
 from migration_assets import cli
-from migration_assets.definitions import DEFINED
+from migration_assets_tests.conftest import graph_of
 from migration_assets.partitions import YEARLY_RAW
-from migration_assets.resources import ModelStore, SyntheticSource, WarehouseIOManager
+from migration_assets.resources import ModelStore, WarehouseIOManager
+from migration_assets.sources.source import SyntheticSource
 from migration_assets.sources import conflict
 from migration_assets.sources.published import PublishedSource
 from migration_assets.sources.raw import withdrawn
@@ -60,7 +61,7 @@ def land(db, instance, source, table: str, withdrawal: str = ""):
     tags = {"dagster/asset_partition_range_start": "1990", "dagster/asset_partition_range_end": "2000"} \
         if table in YEARLY_RAW else {}
     config = {"ops": {f"raw__{table}": {"config": {"withdrawal": withdrawal}}}} if withdrawal else None
-    return dg.materialize(DEFINED, selection=dg.AssetSelection.assets(["raw", table]), resources=resources,
+    return dg.materialize(graph_of(source), selection=dg.AssetSelection.assets(["raw", table]), resources=resources,
                           instance=instance, raise_on_error=False, tags=tags, run_config=config)
 
 

@@ -13,9 +13,10 @@ import duckdb
 import pytest
 from dagster_duckdb import DuckDBResource
 
-from migration_assets import automation, cli
-from migration_assets.definitions import DEFINED, defs
-from migration_assets.resources import ModelStore, SyntheticSource, WarehouseIOManager
+from migration_assets import automation, cli, runner
+from migration_assets.definitions import build_defs
+from migration_assets.resources import ModelStore, WarehouseIOManager
+from migration_assets.sources.source import SyntheticSource
 
 WORLD = {"n_countries": 6, "end_year": 2000, "seed": 1}
 OPS = {"models__member": {"config": {"finetune_epochs": 2}},
@@ -39,20 +40,17 @@ def test_an_interrupted_update_is_finished_by_the_next_one(tmp_path, monkeypatch
     with dg.DagsterInstance.ephemeral() as instance:
         # what `migration-run` does, on a release through 1999
         first = resources(1999)
-        quiet = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
-        cli.materialize_inputs(DEFINED, first, instance, include_truth=True, log=lambda *_: None)
-        cli.materialize_member(DEFINED, first, instance, "m00", {"epochs": 5, "hidden": 8})
-        cli.materialize_validation(DEFINED, first, instance, cli.FLOW_VALIDATION,
-                                   {**quiet, "ops": {"flow_validation": OPS["flow_validation"]}})
-        cli.materialize_estimates(DEFINED, first, instance, 1990, 1999, OPS["ensemble_estimates"]["config"])
-        automation.mark_up_to_date(defs, instance)
+        runner.ingest(first, instance, log=lambda *_: None)
+        runner.train_member(first, instance, "m00", {"epochs": 5, "hidden": 8})
+        runner.estimate(first, instance, OPS["flow_validation"]["config"], OPS["ensemble_estimates"]["config"])
+        automation.mark_up_to_date(build_defs(first), instance)
         assert last_estimate_year(db) == 1999
 
         # 2000 is released; the update is killed when its second tick starts
         real, calls = automation.materialize_requested, []
 
         def killed_on_the_second_tick(*args, **kwargs):
-            calls.append(args[4])
+            calls.append(args[3])  # the requested {key: partitions}
             if len(calls) == 2:
                 raise KeyboardInterrupt("killed")
             return real(*args, **kwargs)
@@ -76,15 +74,25 @@ def test_an_interrupted_update_is_finished_by_the_next_one(tmp_path, monkeypatch
         assert cli.update(instance, second, ops=OPS) == ([], [])
 
 
-WORKERS = textwrap.dedent("""
-    import os, sys, time
-    from concurrent.futures import ProcessPoolExecutor
-    from migration_assets.cli import die_with_parent
+def step_process() -> None:
+    """What a member's step process does first (ensemble/assets.py), then a long training."""
+    from migration_assets.processes import end_with_run
 
-    pool = ProcessPoolExecutor(2, initializer=die_with_parent, initargs=(os.getpid(),))
-    futures = [pool.submit(time.sleep, 120) for _ in range(2)]
-    time.sleep(2)
-    print(" ".join(str(p) for p in pool._processes), flush=True)
+    end_with_run()
+    time.sleep(120)
+
+
+# as Dagster's multiprocess executor starts step processes by default: spawned
+WORKERS = textwrap.dedent("""
+    import multiprocessing, time
+    from migration_assets_tests.test_reliability_updates import step_process
+
+    context = multiprocessing.get_context("spawn")
+    workers = [context.Process(target=step_process) for _ in range(2)]
+    for w in workers:
+        w.start()
+    time.sleep(3)
+    print(" ".join(str(w.pid) for w in workers), flush=True)
     time.sleep(120)
 """)
 

@@ -10,10 +10,12 @@ commits only if the tables then agree with each other (checks.py).
 """
 
 import dataclasses
+import typing
 from typing import Optional
 
 import dagster as dg
 import pandas as pd
+import pydantic
 import torch
 
 from dagster._core.storage.db_io_manager import TablePartitionDimension, TableSlice
@@ -24,9 +26,10 @@ from ..model.ensemble import Ensemble, MemberPasses
 from ..model.tensors import build_inputs, build_targets
 from ..automation import ESTIMATE_YEARS, KEEP_TRAINED
 from ..model import update
-from ..model.train import TrainConfig, evaluate, fit, new_model, simulate
-from ..partitions import MEMBERS, YEAR_EXPR, YEARLY_PANEL, YEARS, member_index
+from ..model.train import TrainConfig, device_for, evaluate, fit, new_model, simulate
+from ..partitions import MEMBER_POOL, MEMBERS, YEAR_EXPR, YEARLY_PANEL, YEARS, member_index
 from ..resources import ModelStore, replace_table_slice
+from ..processes import end_with_run
 from ..schemas import ESTIMATES
 from ..sources.raw import column_schema, table_out
 from ..validation.calibration import Calibration
@@ -43,35 +46,37 @@ def _ins(names: list[str]) -> dict[str, dg.AssetIn]:
                           partition_mapping=dg.AllPartitionMapping() if n in YEARLY_PANEL else None) for n in names}
 
 
-class MemberConfig(dg.Config):
-    """Training settings of one member (model/train.py TrainConfig holds their meaning and defaults).
+class _MemberRun(dg.Config):
+    """How a member run trains, besides the model's settings."""
 
-    A setting left unset keeps the value the member was last trained with, or else TrainConfig's
-    default: an update by the automation, `migration-update` or a re-execution keeps the settings
-    of the last full run (say `migration-run --epochs 48`) instead of falling back to the defaults
-    and retraining every member from scratch under them."""
-
-    hidden: Optional[int] = None
-    epochs: Optional[int] = None
-    learning_rate: Optional[float] = None
-    window_years: Optional[int] = None
-    weight_stock: Optional[float] = None
-    weight_stock_level: Optional[float] = None
-    weight_net: Optional[float] = None
-    weight_flow: Optional[float] = None
-    weight_level: Optional[float] = None
-    finetune_epochs: Optional[int] = None
-    finetune_learning_rate: Optional[float] = None
-    full_retrain_revision: Optional[float] = None
     warm_start: bool = True  # False: always retrain from scratch
     torch_threads: int = 0  # 0 = torch's default
+    device: str = "auto"  # where the member trains: a CUDA device when there is one, else the CPU; or 'cpu', 'cuda:1'
 
     def train_config(self, stored: dict | None = None) -> TrainConfig:
         """TrainConfig from the settings given here, then `stored` (a member record's "train"), then defaults."""
         names = {f.name for f in dataclasses.fields(TrainConfig)}
         kept = {k: tuple(v) if isinstance(v, list) else v for k, v in (stored or {}).items() if k in names}
-        given = {k: v for k, v in self.model_dump().items() if k in names and v is not None}
+        given = {k: tuple(v) if isinstance(v, list) else v for k, v in self.model_dump().items()
+                 if k in names and v is not None}
         return dataclasses.replace(TrainConfig(**kept), **given)
+
+
+def _optional(annotation):
+    """A TrainConfig field's type as an optional run-config field (tuples as lists)."""
+    if typing.get_origin(annotation) is tuple:
+        annotation = list[typing.get_args(annotation)[0]]
+    return Optional[annotation]
+
+
+# The training settings are declared once, in model/train.py TrainConfig (their meaning and defaults);
+# the run config of models/member has each of them as an optional field. A setting left unset keeps
+# the value the member was last trained with, or else TrainConfig's default: an update by the
+# automation, `migration-update` or a re-execution keeps the settings of the last full run (say
+# `migration-run --epochs 48`) instead of falling back to the defaults and retraining every member.
+MemberConfig = pydantic.create_model(
+    "MemberConfig", __base__=_MemberRun, __doc__=_MemberRun.__doc__,
+    **{name: (_optional(kind), None) for name, kind in typing.get_type_hints(TrainConfig).items()})
 
 
 @dg.asset(
@@ -82,6 +87,7 @@ class MemberConfig(dg.Config):
     kinds={"pytorch"},
     code_version=MODEL_CODE_VERSION,
     automation_condition=KEEP_TRAINED,
+    pool=MEMBER_POOL,  # how many members train at once, across runs (runner.train_members_in_parallel)
 )
 def member(context: dg.AssetExecutionContext, config: MemberConfig, model_store: ModelStore, countries: pd.DataFrame,
            country_year: pd.DataFrame, dyads: pd.DataFrame, refugees: pd.DataFrame, initial_stocks: pd.DataFrame,
@@ -93,6 +99,7 @@ def member(context: dg.AssetExecutionContext, config: MemberConfig, model_store:
     are its validation set (`heldout_mae_flow` in the curve). A member trained before is warm-started
     from its weights unless model/update.py says a full retrain is due; metadata `update` says which
     and why."""
+    end_with_run()  # a member trained in its own process never trains on after its run died
     if config.torch_threads:
         torch.set_num_threads(config.torch_threads)
     m = member_index(context.partition_key)
@@ -121,8 +128,11 @@ def member(context: dg.AssetExecutionContext, config: MemberConfig, model_store:
             context.log.info(f"member {context.partition_key} epoch {row['epoch']}/{epochs} loss {row['loss']:.4f}"
                              + (f" held-out flow MAE {row['heldout_mae_flow']:.0f}" if "heldout_mae_flow" in row else ""))
 
+    device = str(device_for(config.device))
+    record["device"] = device
+    context.log.info(f"member {context.partition_key}: training on {device}")
     model, history = fit(inputs, train, tc, seed=m, validation=heldout, progress=progress,
-                         warm_start=weights if plan.mode == "warm" else None)
+                         warm_start=weights if plan.mode == "warm" else None, device=device)
     train_err, heldout_err = evaluate(model, inputs, train), evaluate(model, inputs, heldout)
     record["update"] = {"mode": plan.mode, "reason": plan.reason, "new_years": plan.new_years}
     folder = model_store.save(context.partition_key, model.state_dict(), record, history, targets=frames)
@@ -131,7 +141,7 @@ def member(context: dg.AssetExecutionContext, config: MemberConfig, model_store:
         "update": plan.mode, "update_reason": plan.reason,
         "history_revision": dg.MetadataValue.json({k: round(v, 6) for k, v in plan.revision.items()}),
         "new_years": dg.MetadataValue.json(plan.new_years),
-        "seed": m, "fold": fold, "epochs": epochs,
+        "seed": m, "fold": fold, "epochs": epochs, "device": device,
         "learning_rate": tc.finetune_learning_rate if plan.mode == "warm" else tc.learning_rate,
         "config_digest": tc.digest(), "edges": inputs.n_edges,
         "parameters": sum(p.numel() for p in model.parameters()),

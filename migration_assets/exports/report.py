@@ -101,8 +101,14 @@ def build(con: duckdb.DuckDBPyConnection, sources: pd.DataFrame, title: str) -> 
             pooled = coverage[coverage["stratum_kind"] == "pooled"].drop(columns=["stratum_kind", "stratum"])
             facts["coverage_p05_p95"] = float(pooled.query("stage == 'calibrated' and interval == 'p05-p95'")
                                               ["coverage"].iloc[0])
+            per_table = coverage[coverage["stratum_kind"] == "table"].rename(columns={"stratum": "table"}) \
+                .drop(columns=["stratum_kind"])
             sections.append(("Coverage of the intervals", _img(plots.coverage_bars(coverage), "coverage")
-                             + _table(pooled)))
+                             + _table(pooled)
+                             + "<p>By estimate table: flows against held-out reported flows (calibrated); stocks "
+                               "against the UN stock points and net migration against its reported series, which "
+                               "every member trained on (the ensemble's spread, not calibrated); flows by birth "
+                               "have nothing reported.</p>" + _table(per_table)))
     moved = movers(con)
     facts["movers"] = moved
     lines = [c for c in ("ours", "paper", "meta", "truth") if c in moved.columns]

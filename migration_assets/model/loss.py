@@ -64,14 +64,17 @@ class Scales:
 
 @dataclass(frozen=True)
 class LossWeights:
-    stock: float = 1.0
-    stock_level: float = 0.0
-    net: float = 1.0
-    flow: float = 1.0
-    source_bias: float = 1.0
-    level: float = 0.0
-    band: float = 0.01
-    lam: float = 0.5  # Yeo-Johnson lambda of the transform the residuals are taken in
+    """The weights of the loss terms, the tolerance band and the Yeo-Johnson lambda of the residuals:
+    no defaults here, TrainConfig (train.py) declares them once (TrainConfig.loss_weights)."""
+
+    stock: float
+    stock_level: float
+    net: float
+    flow: float
+    source_bias: float
+    level: float
+    band: float
+    lam: float
 
 
 def predictions(flows: torch.Tensor, stocks: torch.Tensor, bilateral: torch.Tensor, net: torch.Tensor,
@@ -104,8 +107,9 @@ def level_loss(flow: torch.Tensor, targets: Targets, anchored: torch.Tensor) -> 
     group = targets.flow_source[keep] * (int(targets.flow_year.max()) + 1) + targets.flow_year[keep]
     _, slot = torch.unique(group, return_inverse=True)
     size = int(slot.max()) + 1
-    predicted = torch.zeros(size, dtype=flow.dtype).index_add(0, slot, flow[keep])
-    reported = torch.zeros(size, dtype=flow.dtype).index_add(0, slot, targets.flow_value[keep].to(flow.dtype))
+    predicted = torch.zeros(size, dtype=flow.dtype, device=flow.device).index_add(0, slot, flow[keep])
+    reported = torch.zeros(size, dtype=flow.dtype, device=flow.device).index_add(
+        0, slot, targets.flow_value[keep].to(flow.dtype))
     return (torch.log(predicted.clamp_min(1.0) / reported) ** 2).mean()
 
 

@@ -107,8 +107,8 @@ class RollState:
 
     @staticmethod
     def initial(model: FlowNet, stocks: torch.Tensor, n_edges: int) -> "RollState":
-        return RollState(stocks, torch.zeros(n_edges, model.hidden, dtype=stocks.dtype),
-                         torch.zeros(stocks.numel(), dtype=stocks.dtype))
+        return RollState(stocks, torch.zeros(n_edges, model.hidden, dtype=stocks.dtype, device=stocks.device),
+                         torch.zeros(stocks.numel(), dtype=stocks.dtype, device=stocks.device))
 
     def detach(self) -> "RollState":
         return RollState(self.stocks.detach(), self.hidden.detach(), self.arrived.detach())
@@ -142,7 +142,7 @@ def roll_years(model: FlowNet, inputs: ModelInputs, es: EdgeStructure, start: in
     dyad_od = model.dyad_od(dyad).reshape(n * n, -1)
     dyad_bd = model.dyad_bd(dyad).reshape(n * n, -1)
     static = dyad_od.index_select(0, es.pair) + dyad_bd.index_select(0, es.bd)
-    eye = torch.arange(n)
+    eye = torch.arange(n, device=stocks.device)
     flows, path = [], []
     for t in range(start, stop):
         cf = inputs.country_features[t].to(dtype)
@@ -182,7 +182,7 @@ def roll_years(model: FlowNet, inputs: ModelInputs, es: EdgeStructure, start: in
         nxt = nxt.index_add(0, es.cell_to, moved).index_add(0, es.cell_from, -moved)
         nxt = nxt.reshape(n, n)
         nxt = nxt.index_put((eye, eye), nxt[eye, eye] + inputs.births[t].to(dtype))
-        arrived = torch.zeros(n * n, dtype=dtype).index_add(0, es.cell_to, moved.detach())
+        arrived = torch.zeros(n * n, dtype=dtype, device=moved.device).index_add(0, es.cell_to, moved.detach())
         flows.append(moved)
         path.append(nxt)
         stocks = nxt
@@ -192,11 +192,11 @@ def roll_years(model: FlowNet, inputs: ModelInputs, es: EdgeStructure, start: in
 def bilateral(flows: torch.Tensor, structure: EdgeStructure) -> torch.Tensor:
     """Σ over birth: (Y, E) -> (Y, N*N) flows by corridor origin * N + destination."""
     n = structure.n
-    out = torch.zeros(flows.shape[0], n * n, dtype=flows.dtype)
+    out = torch.zeros(flows.shape[0], n * n, dtype=flows.dtype, device=flows.device)
     return out.index_add(1, structure.pair, flows)
 
 
 def net_migration(flows: torch.Tensor, structure: EdgeStructure) -> torch.Tensor:
     """(Y, E) -> (Y, N) inflows minus outflows."""
-    out = torch.zeros(flows.shape[0], structure.n, dtype=flows.dtype)
+    out = torch.zeros(flows.shape[0], structure.n, dtype=flows.dtype, device=flows.device)
     return out.index_add(1, structure.destination, flows).index_add(1, structure.origin, -flows)

@@ -51,9 +51,12 @@ class ModelInputs:
     def n_edges(self) -> int:
         return int(self.edges.shape[1])
 
-    def to(self, dtype: torch.dtype) -> "ModelInputs":
+    def to(self, dtype: torch.dtype, device: torch.device | str | None = None) -> "ModelInputs":
+        """Floating-point tensors cast to `dtype`; every tensor moved to `device` when given."""
         def conv(x):
-            return x.to(dtype) if isinstance(x, torch.Tensor) and x.is_floating_point() else x
+            if not isinstance(x, torch.Tensor):
+                return x
+            return x.to(device=device, dtype=dtype if x.is_floating_point() else x.dtype)
 
         return ModelInputs(**{f.name: conv(getattr(self, f.name)) for f in fields(self)})
 
@@ -92,6 +95,10 @@ class Targets:
     def _flows_where(self, keep: torch.Tensor) -> "Targets":
         values = {f.name: getattr(self, f.name) for f in fields(self)}
         return Targets(**{k: v[keep] if k.startswith("flow_") else v for k, v in values.items()})
+
+    def to(self, device: torch.device | str) -> "Targets":
+        values = {f.name: getattr(self, f.name) for f in fields(self)}
+        return Targets(**{k: v.to(device) if isinstance(v, torch.Tensor) else v for k, v in values.items()})
 
     def without_fold(self, fold: int) -> "Targets":
         return self._flows_where(self.flow_fold != fold)

@@ -78,11 +78,19 @@ def _mae(pred: torch.Tensor, target: torch.Tensor) -> float:
     return float((pred - target).abs().mean()) if target.numel() else float("nan")
 
 
+def device_for(setting: str) -> torch.device:
+    """'auto': a CUDA device when torch sees one, else the CPU; or any torch device name ('cpu', 'cuda:1')."""
+    if setting == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(setting)
+
+
 def evaluate(model: FlowNet, inputs: ModelInputs, targets: Targets, structure: EdgeStructure | None = None
              ) -> dict[str, float]:
-    """Mean absolute errors in persons at the target entries (no gradient)."""
+    """Mean absolute errors in persons at the target entries (no gradient), on the model's device."""
+    weight = next(model.parameters())
+    inputs, targets = inputs.to(weight.dtype, weight.device), targets.to(weight.device)
     es = structure or EdgeStructure(inputs.edges, inputs.n_countries)
-    inputs = inputs.to(next(model.parameters()).dtype)
     with torch.no_grad():
         flows, stocks = roll(model, inputs, structure=es)
         pred = predictions(flows, stocks, bilateral(flows, es), net_migration(flows, es), targets,
@@ -96,7 +104,7 @@ def evaluate(model: FlowNet, inputs: ModelInputs, targets: Targets, structure: E
 
 def fit(inputs: ModelInputs, train: Targets, config: TrainConfig, seed: int,
         validation: Targets | None = None, progress: Callable[[dict], None] | None = None,
-        warm_start: dict | None = None) -> tuple[FlowNet, list[dict]]:
+        warm_start: dict | None = None, device: str = "cpu") -> tuple[FlowNet, list[dict]]:
     """Train one member: backpropagation through all edges, by windows of years.
 
     Every epoch rolls the recurrence from the initial stocks, so training and inference are
@@ -108,6 +116,9 @@ def fit(inputs: ModelInputs, train: Targets, config: TrainConfig, seed: int,
     With `warm_start` (a state dict of the same architecture), the member is fine-tuned from those
     weights for `config.finetune_epochs` at `config.finetune_learning_rate`. Each epoch is still
     full-batch, so the loss replays every earlier year beside the new ones.
+
+    Training runs on `device` (device_for: 'auto' takes a CUDA device when there is one); the
+    member is returned on the CPU, where it is stored and rolled for inference.
     """
     for name in ("epochs", "finetune_epochs"):
         if getattr(config, name) < 1:
@@ -115,13 +126,15 @@ def fit(inputs: ModelInputs, train: Targets, config: TrainConfig, seed: int,
                              "of models/member (a member is stored only after its training finished)")
     torch.manual_seed(seed)
     np.random.seed(seed)
-    inputs = inputs.to(torch.float32)
-    model = new_model(inputs, len(train.sources), config.hidden)
+    where = device_for(device)
+    inputs, train = inputs.to(torch.float32, where), train.to(where)
+    validation = validation.to(where) if validation is not None else None
+    model = new_model(inputs, len(train.sources), config.hidden).to(where)
     epochs, learning_rate = config.epochs, config.learning_rate
     if warm_start is not None:
         model.load_state_dict(warm_start)
         epochs, learning_rate = config.finetune_epochs, config.finetune_learning_rate
-    anchored = torch.tensor([s in config.level_sources for s in train.sources], dtype=torch.bool)
+    anchored = torch.tensor([s in config.level_sources for s in train.sources], dtype=torch.bool, device=where)
     if anchored.any():
         model.source_bias.register_hook(lambda grad: grad.masked_fill(anchored, 0.0))
     es = EdgeStructure(inputs.edges, inputs.n_countries)
@@ -165,7 +178,7 @@ def fit(inputs: ModelInputs, train: Targets, config: TrainConfig, seed: int,
             history.append(row)
             if progress:
                 progress(row)
-    return model, history
+    return model.cpu(), history
 
 
 def windows(n_years: int, targets: Targets, length: int) -> list[tuple[int, int]]:

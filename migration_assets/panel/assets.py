@@ -14,7 +14,7 @@ import pandas as pd
 
 from ..automation import WHOLE_HISTORY, YEARLY
 from ..partitions import N_FOLDS, YEAR_EXPR, YEARLY_PANEL, YEARS
-from ..resources import frame_digest
+from ..sources.source import frame_digest
 from ..schemas import Table
 from ..sources.raw import column_schema
 from . import build

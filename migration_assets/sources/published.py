@@ -8,11 +8,12 @@ module (`sources/<table>.py`) names its files in `FILES` and reads them in `read
 import os
 from importlib import import_module
 from pathlib import Path
+from typing import ClassVar
 
 import pandas as pd
 
 from ..countries import known_codes
-from ..resources import MigrationSource
+from .source import MigrationSource
 from ..schemas import RAW, REFERENCE, Coverage
 
 DEFAULT_RAW_DIR = "data/raw"
@@ -27,7 +28,9 @@ def _module(name: str):
 
 
 class PublishedSource(MigrationSource):
-    """Raw tables read from published files under `root`."""
+    """Raw tables read from published files under `root`, and the anchors' published estimates."""
+
+    has_reference: ClassVar[bool] = True
 
     root: str = os.environ.get("MIGRATION_RAW_DIR", DEFAULT_RAW_DIR)
 
@@ -46,3 +49,8 @@ class PublishedSource(MigrationSource):
 
     def coverage(self, name: str) -> Coverage | None:
         return _module(name).COVERAGE if name in RAW else None
+
+    def national_net_migration(self) -> pd.DataFrame:
+        from .net_migration import national_net_migration
+
+        return national_net_migration(Path(self.root))

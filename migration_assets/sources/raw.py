@@ -30,7 +30,7 @@ from dagster_duckdb import DuckDBResource
 
 from ..partitions import YEAR_EXPR, YEARLY_RAW, YEARS
 from ..quality.gx import contract, coverage, run_suite
-from ..resources import MigrationSource, frame_digest
+from .source import MigrationSource, frame_digest
 from ..schemas import ContractError, Table
 
 CHECK = "gx_suite"

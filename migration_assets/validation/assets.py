@@ -9,7 +9,6 @@
 """
 
 
-from pathlib import Path
 
 import dagster as dg
 import numpy as np
@@ -20,15 +19,15 @@ from .. import countries as country_list
 from .. import metadata
 from ..ensemble.assets import MODEL_CODE_VERSION, PANEL_INPUTS, materialized_members, trained_members
 from ..model.tensors import build_inputs
-from ..resources import MigrationSource, ModelStore
+from ..resources import ModelStore
+from ..sources.source import MigrationSource
 from ..schemas import VALIDATION
-from ..sources.net_migration import national_net_migration
-from ..sources.published import PublishedSource
 from ..sources.raw import table_out
 from . import anchors, calibration, metrics, report
-from .heldout import Member, out_of_fold
+from .calibration import LEVELS, label
+from .heldout import Member, SpreadDraws, out_of_fold
 
-VALIDATION_CODE_VERSION = f"{MODEL_CODE_VERSION}-validation-1"
+VALIDATION_CODE_VERSION = f"{MODEL_CODE_VERSION}-validation-2"
 INTERVALS = {"p05-p95": ("p05", "p95", 0.90), "p25-p75": ("p25", "p75", 0.50)}
 COVERAGE_CHECK = "calibrated_coverage"
 COVERAGE_TARGET = (0.85, 0.95)
@@ -48,19 +47,31 @@ def origin_context(country_year: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFra
     return country_year[["year", "country", "population"]], regions
 
 
-def coverage_table(cells: pd.DataFrame) -> pd.DataFrame:
+def coverage_table(cells: pd.DataFrame, tables: dict[str, tuple[np.ndarray, np.ndarray]] | None = None
+                   ) -> pd.DataFrame:
+    """Coverage of the intervals: of held-out reported flows by stage, pooled, by fold and by source;
+    and per estimate table (stratum_kind 'table'): flows as pooled, and the ensemble's spread on
+    stocks and net migration against their targets (`tables`: table -> (reported, passes (P, cells)),
+    heldout.SpreadDraws), which every member trained on. flows_by_birth has nothing reported."""
     rows = []
+    for table, (reported, passes) in (tables or {}).items():
+        quantiles = dict(zip(map(label, LEVELS), np.quantile(passes, LEVELS, axis=0)))
+        for interval, (lo, hi, nominal) in INTERVALS.items():
+            rows.append({"stage": "ensemble_spread", "interval": interval, "nominal": nominal, "stratum_kind": "table",
+                         "stratum": table, "cells": len(reported),
+                         "coverage": metrics.coverage(reported, quantiles[lo], quantiles[hi])})
     for stage, prefix in [("ensemble_spread", ""), ("calibrated", "calibrated_")]:
         for interval, (lo, hi, nominal) in INTERVALS.items():
             for kind, column in [("pooled", None), ("fold", "fold"), ("source", "source")]:
                 parts = [("all", cells)] if column is None else [(str(k), g) for k, g in cells.groupby(column)]
-                for label, part in parts:
+                for stratum, part in parts:
                     part = part.dropna(subset=[prefix + lo, prefix + hi])
+                    value = metrics.coverage(part["reported"].to_numpy(), part[prefix + lo].to_numpy(),
+                                             part[prefix + hi].to_numpy())
                     rows.append({"stage": stage, "interval": interval, "nominal": nominal, "stratum_kind": kind,
-                                 "stratum": label, "cells": len(part),
-                                 "coverage": metrics.coverage(part["reported"].to_numpy(),
-                                                              part[prefix + lo].to_numpy(),
-                                                              part[prefix + hi].to_numpy())})
+                                 "stratum": stratum, "cells": len(part), "coverage": value})
+                    if kind == "pooled":  # estimates.flows: its interval is the calibrated one
+                        rows.append({**rows[-1], "stratum_kind": "table", "stratum": "flows"})
     return VALIDATION["coverage"].conform(pd.DataFrame(rows))
 
 
@@ -76,7 +87,7 @@ class ValidationConfig(dg.Config):
     name="flow_validation",
     group_name="validation",
     outs={name: _out(name, AFTER_MEMBERS) for name in ["heldout_flows", "calibration", "coverage", "flow_scores"]},
-    ins={**_panel(*PANEL_INPUTS), **_panel("flow_targets")},
+    ins={**_panel(*PANEL_INPUTS), **_panel("flow_targets", "stock_targets", "net_migration_targets")},
     deps=[dg.AssetDep(dg.AssetKey(["models", "member"]), partition_mapping=dg.AllPartitionMapping())],
     check_specs=[dg.AssetCheckSpec(COVERAGE_CHECK, asset=dg.AssetKey(["validation", "coverage"]),
                                    description="the calibrated 90 % interval covers 85-95 % of held-out reported "
@@ -86,21 +97,24 @@ class ValidationConfig(dg.Config):
 def flow_validation(context: dg.AssetExecutionContext, config: ValidationConfig, model_store: ModelStore,
                     countries: pd.DataFrame, country_year: pd.DataFrame, dyads: pd.DataFrame,
                     refugees: pd.DataFrame, initial_stocks: pd.DataFrame, edges: pd.DataFrame,
-                    flow_targets: pd.DataFrame):
-    """Held-out accuracy of the members on the observed flows, and the interval calibration."""
+                    flow_targets: pd.DataFrame, stock_targets: pd.DataFrame, net_migration_targets: pd.DataFrame):
+    """Held-out accuracy of the members on the observed flows, the interval calibration, and the
+    coverage of every estimate table's interval."""
     inputs = build_inputs(countries, country_year, dyads, refugees, initial_stocks, edges)
     used = materialized_members(context)
     if not used:
         raise dg.Failure("no trained members: materialize models/member for at least one partition first")
     members = [Member(key, net, record["fold"], record["seed"])
                for key, net, record in trained_members(model_store, used, inputs)]
-    cells = out_of_fold(inputs, members, flow_targets, config.samples_per_member, config.initial_stock_noise)
+    spread = SpreadDraws(inputs, stock_targets, net_migration_targets)
+    cells = out_of_fold(inputs, members, flow_targets, config.samples_per_member, config.initial_stock_noise,
+                        on_passes=spread)
     cells = calibration.cross_calibrated(cells, config.calibration_bins, config.min_cells_per_bin)
     fitted = calibration.fit(cells["predicted"].to_numpy(), cells["reported"].to_numpy(),
                              config.calibration_bins, config.min_cells_per_bin)
     calibration_frame = VALIDATION["calibration"].conform(
         fitted.frame() if fitted is not None else pd.DataFrame(columns=VALIDATION["calibration"].column_names))
-    coverage = coverage_table(cells)
+    coverage = coverage_table(cells, spread.tables())
     population, regions = origin_context(country_year)
     scored = anchors.with_origin(cells.rename(columns={"predicted": "ours_heldout"}), "year", population, regions)
     scored["dataset"] = anchors.dataset(scored["source"])
@@ -209,9 +223,7 @@ def anchor_validation(source: MigrationSource, heldout_flows: pd.DataFrame, flow
                       country_year: pd.DataFrame):
     """Ours against Gaskin & Abel and Abel & Cohen on the same cells (method.md §7), with a report,
     and the global movers per year beside Meta's measurement and the paper's."""
-    national = None
-    if isinstance(source, PublishedSource):
-        national = national_net_migration(Path(source.root))
+    national = source.national_net_migration()
     scores, cells = anchor_scores(heldout_flows, flows, net_migration, stocks, gaskin_abel_flows,
                                   gaskin_abel_net_migration, abel_cohen_flows, demography, national,
                                   stock_targets, country_year)
@@ -239,4 +251,5 @@ def anchor_validation(source: MigrationSource, heldout_flows: pd.DataFrame, flow
     })
 
 
-VALIDATION_ASSETS = [flow_validation, anchor_validation]
+VALIDATION_ASSETS = [flow_validation]
+ANCHOR_ASSETS = [anchor_validation]  # published data only: needs the anchors' estimates (reference group)

@@ -8,7 +8,8 @@ passes, quantiles over all their passes), exactly as the ensemble pools all memb
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Callable
 
 import numpy as np
 import pandas as pd
@@ -43,11 +44,13 @@ def corridor_draws(flows: np.ndarray, edges: np.ndarray, corridors: pd.DataFrame
 
 
 def out_of_fold(inputs: ModelInputs, members: list[Member], flow_targets: pd.DataFrame, samples: int,
-                stock_noise: float) -> pd.DataFrame:
+                stock_noise: float, on_passes: Callable[[np.ndarray, np.ndarray], None] | None = None
+                ) -> pd.DataFrame:
     """One row per observed flow cell whose fold some member held out.
 
     Columns: year, origin, destination, source, fold, reported, predicted (mean of the central
     passes of the members holding the fold out) and p05 ... p95 over all their passes.
+    `on_passes(flows, stocks)` sees every member's passes (as `simulate` returns them) once.
     """
     codes = {c: i for i, c in enumerate(inputs.countries)}
     edges = inputs.edges.numpy()
@@ -64,7 +67,9 @@ def out_of_fold(inputs: ModelInputs, members: list[Member], flow_targets: pd.Dat
         t = cells["year"].map(year_index).to_numpy()
         draws, central = [], []
         for member in (m for m in members if m.fold == fold):
-            flows, _ = simulate(member.model, inputs, samples, stock_noise, seed=10_000 + member.seed)
+            flows, stocks = simulate(member.model, inputs, samples, stock_noise, seed=10_000 + member.seed)
+            if on_passes is not None:
+                on_passes(flows, stocks)
             d = corridor_draws(flows, edges, corridors, codes)[:, t, corridor_of]  # (P, cells)
             central.append(d[0])
             draws.append(d)
@@ -79,3 +84,49 @@ def out_of_fold(inputs: ModelInputs, members: list[Member], flow_targets: pd.Dat
     columns = ["year", "origin", "destination", "source", "fold", "reported", "predicted",
                *map(label, LEVELS)]
     return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=columns)
+
+
+@dataclass
+class SpreadDraws:
+    """Every member pass at the stock and net-migration targets, for the coverage of the ensemble's
+    spread on estimates.stocks and estimates.net_migration (a collector for out_of_fold's on_passes).
+
+    stock_targets: year_end, birth, residence, stock_end (the UN stock points moved to 1 January);
+    net_targets: year, country, net_migration."""
+
+    inputs: ModelInputs
+    stock_targets: pd.DataFrame
+    net_targets: pd.DataFrame
+    stocks: list[np.ndarray] = field(default_factory=list)
+    net: list[np.ndarray] = field(default_factory=list)
+
+    def __post_init__(self):
+        codes = {c: i for i, c in enumerate(self.inputs.countries)}
+        first, n_years = self.inputs.years[0], len(self.inputs.years)
+        s = self.stock_targets[self.stock_targets["year_end"].between(first, first + n_years)
+                               & self.stock_targets["birth"].isin(codes) & self.stock_targets["residence"].isin(codes)]
+        self.stock_targets = s.reset_index(drop=True)
+        self._stock_index = ((s["year_end"].to_numpy() - first),
+                             s["birth"].map(codes).to_numpy(), s["residence"].map(codes).to_numpy())
+        m = self.net_targets[self.net_targets["year"].isin(self.inputs.years) & self.net_targets["country"].isin(codes)]
+        self.net_targets = m.reset_index(drop=True)
+        self._net_index = (m["year"].to_numpy() - first, m["country"].map(codes).to_numpy())
+
+    def __call__(self, flows: np.ndarray, stocks: np.ndarray) -> None:
+        t, b, r = self._stock_index
+        self.stocks.append(stocks[:, t, b, r])
+        edges = self.inputs.edges.numpy()
+        net = np.zeros(flows.shape[:2] + (self.inputs.n_countries,))
+        np.add.at(net, (slice(None), slice(None), edges[2]), flows)
+        np.add.at(net, (slice(None), slice(None), edges[1]), -flows)
+        year, country = self._net_index
+        self.net.append(net[:, year, country])
+
+    def tables(self) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+        """table -> (reported values, pooled passes (P, cells))."""
+        out = {}
+        if self.stocks:
+            out["stocks"] = (self.stock_targets["stock_end"].to_numpy(), np.concatenate(self.stocks))
+        if self.net:
+            out["net_migration"] = (self.net_targets["net_migration"].to_numpy(), np.concatenate(self.net))
+        return out

@@ -1,0 +1,151 @@
+"""Running the named jobs (jobs.py) from Python: the one place in the code that executes runs.
+
+`migration-run`, `migration-update`, the release sensor's in-process twin, the tests and the
+benchmarks all run the graph through these functions, so every run is a run of a named job that
+the UI can show and re-execute. A run that fails, or whose blocking check does not pass, raises
+RunFailed naming the asset or check, its message and its fix (failures.py).
+
+Most runs execute in the calling process, with the resources given. Members trained in parallel
+(`train_members_in_parallel`) are runs of `train_members` launched together, each executed as
+`dagster job execute` does from the code location (definitions.py, resources from the environment)
+by Dagster's multiprocess executor, whose step (the member's training) runs in its own process;
+the `member_training` concurrency pool decides how many train at once.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+from typing import Callable, Iterator
+
+import dagster as dg
+
+from .failures import RunFailed, raise_if_failed, stored_failure_summary
+from .jobs import ESTIMATE, EXPORT, INGEST, JOB_OF_GROUP, TRAIN_MEMBERS
+from .partitions import MEMBER_POOL
+from .processes import die_with_parent
+
+INFO_LOGS = {"loggers": {"console": {"config": {"log_level": "INFO"}}}}
+RANGE_START, RANGE_END = "dagster/asset_partition_range_start", "dagster/asset_partition_range_end"
+LAUNCH_TAG = "migration/launch"  # the member runs launched together by one train_members_in_parallel
+
+
+def year_range(first: int | str, last: int | str) -> dict[str, str]:
+    """Tags of one run over the year partitions first..last (Dagster's single-run backfill)."""
+    return {RANGE_START: str(first), RANGE_END: str(last)}
+
+
+def source_years(resources: dict) -> tuple[int, int]:
+    """First and last year of the source's demography: the years the raw tables land and estimates cover."""
+    years = resources["source"].table("demography")["year"]
+    return int(years.min()), int(years.max())
+
+
+def run(job: str, resources: dict, instance: dg.DagsterInstance, what: str, *, run_config: dict | None = None,
+        tags: dict | None = None, partition_key: str | None = None,
+        selection: list[dg.AssetKey] | None = None) -> dg.ExecuteInProcessResult:
+    """One run of the named job (all of it, or the assets in `selection` with their checks), in
+    process, with these resources; RunFailed('<what> failed: ...') if it fails."""
+    from .definitions import build_defs
+
+    job_def = build_defs(resources).resolve_job_def(job)
+    result = job_def.execute_in_process(run_config={**INFO_LOGS, **(run_config or {})}, instance=instance,
+                                        partition_key=partition_key, tags=tags, asset_selection=selection,
+                                        raise_on_error=False)
+    return raise_if_failed(result, what)
+
+
+def job_of(keys: list[dg.AssetKey], graph) -> str:
+    """The named job whose runs materialize these assets (one group's)."""
+    return JOB_OF_GROUP[graph.get(keys[0]).group_name]
+
+
+# ---------------------------------------------------------------------------------------------
+# The stages of `migration-run`.
+
+
+def ingest(resources: dict, instance: dg.DagsterInstance, run_config: dict | None = None,
+           log: Callable = print) -> dg.ExecuteInProcessResult:
+    """Raw sources with their checks, the panel, and the truth or the anchors' estimates, over
+    every year of the source's demography."""
+    first, last = source_years(resources)
+    log(f"[1/5] raw sources {first}-{last}, quality checks and panel (job {INGEST})")
+    return run(INGEST, resources, instance, "raw/panel run", run_config=run_config, tags=year_range(first, last))
+
+
+def member_run_config(member_config: dict) -> dict:
+    return {"ops": {"models__member": {"config": member_config}}}
+
+
+def train_member(resources: dict, instance: dg.DagsterInstance, member: str, member_config: dict
+                 ) -> dg.ExecuteInProcessResult:
+    """One member, in this process."""
+    return run(TRAIN_MEMBERS, resources, instance, f"member {member}", partition_key=member,
+               run_config=member_run_config(member_config))
+
+
+def train_members_in_parallel(instance: dg.DagsterInstance, members: list[str], member_config: dict,
+                              parallel: int, poll_s: float = 1.0) -> Iterator[str]:
+    """Runs of `train_members`, one per member, all launched at once, each as `dagster job execute`
+    would run it from the code location (definitions.py, resources from the environment): its step
+    trains in a process of its own (Dagster's multiprocess executor), and the `member_training`
+    pool, set to `parallel`, lets that many train at once; the others wait for a slot. Yields each
+    member as its run succeeds; RunFailed for the first that failed, once every run has ended.
+    A run process dies with this one; its step process dies with it (processes.end_with_run)."""
+    if instance.is_ephemeral:
+        raise ValueError("members in parallel need a persistent Dagster instance (DAGSTER_HOME)")
+    storage = instance.event_log_storage
+    if not storage.supports_global_concurrency_limits:
+        raise ValueError("the Dagster instance's storage has no concurrency pools: train members one at a time "
+                         "(--parallel 1)")
+    storage.set_concurrency_slots(MEMBER_POOL, parallel)
+    launch = uuid.uuid4().hex[:12]
+    with tempfile.TemporaryDirectory(prefix="member-runs-") as folder:
+        config = Path(folder) / "run_config.yaml"
+        config.write_text(json.dumps({**INFO_LOGS, **member_run_config(member_config)}))  # JSON is YAML
+        processes = {}
+        for member in members:
+            tags = {"dagster/partition": member, LAUNCH_TAG: launch}
+            command = [str(Path(sys.executable).parent / "dagster"), "job", "execute", "-m",
+                       "migration_assets.definitions", "-a", "defs", "-j", TRAIN_MEMBERS, "--tags", json.dumps(tags),
+                       "-c", str(config)]
+            processes[member] = subprocess.Popen(command, stdout=2,  # both to this process's stderr (the log)
+                                                 preexec_fn=functools.partial(die_with_parent, os.getpid()))
+        failed = None
+        while processes:
+            for member, process in list(processes.items()):
+                if process.poll() is None:
+                    continue
+                del processes[member]
+                runs = instance.get_runs(dg.RunsFilter(tags={LAUNCH_TAG: launch, "dagster/partition": member}))
+                if runs and runs[0].status == dg.DagsterRunStatus.SUCCESS and process.returncode == 0:
+                    yield member
+                    continue
+                what = f"member {member}"
+                failed = failed or (RunFailed(f"{what} failed: {stored_failure_summary(instance, runs[0].run_id)}")
+                                    if runs else RunFailed(f"{what} failed before its run started (exit status "
+                                                           f"{process.returncode}); see the log"))
+            time.sleep(poll_s if processes else 0)
+    if failed is not None:
+        raise failed
+
+
+def estimate(resources: dict, instance: dg.DagsterInstance, validation_config: dict | None = None,
+             estimate_config: dict | None = None) -> dg.ExecuteInProcessResult:
+    """Held-out validation and calibration, the estimate tables of every year with their invariant
+    checks, and (published data) the comparison with the anchors, in one run."""
+    first, last = source_years(resources)
+    ops = {"flow_validation": {"config": validation_config or {}},
+           "ensemble_estimates": {"config": estimate_config or {}}}
+    return run(ESTIMATE, resources, instance, "estimates run", run_config={"ops": ops}, tags=year_range(first, last))
+
+
+def export(resources: dict, instance: dg.DagsterInstance) -> dg.ExecuteInProcessResult:
+    return run(EXPORT, resources, instance, "exports run")

@@ -1,0 +1,104 @@
+"""Issue 11: `migration-run` makes runs of named jobs that the UI can re-execute, members train in
+parallel as separate runs under the `member_training` pool, and everything the definitions show for
+the synthetic world can be materialized.
+
+One `migration-run` on the default synthetic world (two members, two epochs each) in its own
+DAGSTER_HOME, read back through the instance, as `dagster dev` reads it."""
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import dagster as dg
+import pytest
+from dagster._core.definitions.reconstruct import ReconstructableRepository
+
+PROJECT = Path(__file__).resolve().parents[1]
+JOBS = {"ingest", "train_members", "estimate", "export_estimates"}
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory):
+    home = tmp_path_factory.mktemp("project")
+    shutil.copy(PROJECT / "dagster.yaml", home / "dagster.yaml")  # the project's instance: sqlite, pools
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MIGRATION_") and k != "DAGSTER_HOME"}
+    env.update(DAGSTER_HOME=str(home), MIGRATION_WAREHOUSE=str(home / "warehouse.duckdb"),
+               MIGRATION_MODEL_DIR=str(home / "models"), MIGRATION_MEMBERS="2", GX_ANALYTICS_ENABLED="False")
+    done = subprocess.run([sys.executable, "-m", "migration_assets.cli", "--epochs", "2", "--parallel", "2"],
+                          env=env, capture_output=True, text=True, timeout=1800, cwd=home)
+    assert done.returncode == 0, done.stdout + done.stderr
+    return home, env
+
+
+@pytest.fixture
+def instance(project, monkeypatch):
+    """The run's instance, with the environment its runs had (re-executed steps load the definitions)."""
+    home, env = project
+    for key in [k for k in os.environ if k.startswith("MIGRATION_")]:
+        monkeypatch.delenv(key)
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.chdir(home)  # dagster.yaml's storage paths are relative to DAGSTER_HOME
+    with dg.DagsterInstance.get() as instance:
+        yield instance
+
+
+def records(instance) -> list:
+    return list(instance.get_run_records())
+
+
+def test_every_run_is_a_run_of_a_named_job(instance):
+    runs = [r.dagster_run for r in records(instance)]
+    assert {r.job_name for r in runs} == JOBS, {r.job_name for r in runs}
+    assert all(r.status == dg.DagsterRunStatus.SUCCESS for r in runs)
+    members = [r for r in runs if r.job_name == "train_members"]
+    assert sorted(r.tags["dagster/partition"] for r in members) == ["m00", "m01"]
+
+
+def test_members_train_at_the_same_time_in_their_own_processes(instance):
+    member_runs = [r for r in records(instance) if r.dagster_run.job_name == "train_members"]
+    (a, b) = [(r.start_time, r.end_time) for r in member_runs]
+    assert a[0] < b[1] and b[0] < a[1], "the two member runs did not overlap"
+    limits = {p.name: p.limit for p in instance.event_log_storage.get_pool_limits()}
+    assert limits["member_training"] == 2
+    for record in member_runs:  # the step ran in a process of its own (the multiprocess executor)
+        run_id = record.dagster_run.run_id
+        (start,) = instance.all_logs(run_id, of_type=dg.DagsterEventType.RUN_START)
+        steps = instance.all_logs(run_id, of_type=dg.DagsterEventType.STEP_START)
+        assert steps and start.dagster_event.pid not in {e.dagster_event.pid for e in steps}
+
+
+def test_everything_defined_for_the_synthetic_world_was_materialized(instance):
+    from migration_assets.definitions import build_defs
+
+    graph = build_defs().resolve_asset_graph()
+    keys = graph.get_all_asset_keys()
+    assert not {k for k in keys if k.path[0] == "reference" or k == dg.AssetKey(["validation", "anchor_scores"])}
+    for key in keys:
+        partitions = graph.get(key).partitions_def
+        wanted = set(partitions.get_partition_keys()) if partitions else {None}
+        got = instance.get_materialized_partitions(key) if partitions else (
+            {None} if instance.get_latest_materialization_event(key) else set())
+        assert wanted <= set(got), f"{key.to_user_string()}: missing {sorted(wanted - set(got), key=str)[:5]}"
+
+
+@pytest.mark.parametrize("job", ["train_members", "estimate"])
+def test_the_ui_can_reexecute_a_member_run_and_an_estimates_run(instance, job):
+    """What "Re-execute" does in the UI: the parent run's job, loaded from the code location."""
+    parent = next(r.dagster_run for r in records(instance) if r.dagster_run.job_name == job)
+    location = ReconstructableRepository.for_module("migration_assets.definitions", "defs", working_directory=str(PROJECT))
+    # the UI re-executes with the parent's tags: its partition (or range of years) among them
+    kept = ("dagster/partition", "dagster/asset_partition_range_start", "dagster/asset_partition_range_end")
+    tags = {k: v for k, v in parent.tags.items() if not k.startswith("dagster/") or k in kept}
+    result = dg.execute_job(location.get_reconstructable_job(job), instance, tags=tags,
+                            reexecution_options=dg.ReexecutionOptions(parent_run_id=parent.run_id))
+    assert result.success
+    rerun = instance.get_run_by_id(result.run_id)
+    assert rerun.job_name == job and rerun.parent_run_id == parent.run_id
+    assert rerun.tags.get("dagster/partition") == parent.tags.get("dagster/partition")
+    again = {e.asset_key for e in result.get_asset_materialization_events()}
+    before = {e.dagster_event.asset_key for e in
+              instance.all_logs(parent.run_id, of_type=dg.DagsterEventType.ASSET_MATERIALIZATION)}
+    assert again == before and again
