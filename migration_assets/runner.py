@@ -93,12 +93,14 @@ def train_member(resources: dict, instance: dg.DagsterInstance, member: str, mem
 
 def train_members_in_parallel(instance: dg.DagsterInstance, members: list[str], member_config: dict,
                               parallel: int, poll_s: float = 1.0) -> Iterator[str]:
-    """Runs of `train_members`, one per member, all launched at once, each as `dagster job execute`
-    would run it from the code location (definitions.py, resources from the environment): its step
-    trains in a process of its own (Dagster's multiprocess executor), and the `member_training`
-    pool, set to `parallel`, lets that many train at once; the others wait for a slot. Yields each
-    member as its run succeeds; RunFailed for the first that failed, once every run has ended.
-    A run process dies with this one; its step process dies with it (processes.end_with_run)."""
+    """Runs of `train_members`, one per member, `parallel` at a time, each as `dagster job execute`
+    runs it from the code location (definitions.py, resources from the environment): its step
+    trains in a process of its own (Dagster's multiprocess executor) after taking a slot of the
+    `member_training` pool, whose limit is set to `parallel`. Runs are started as slots free up, not
+    all at once: a run waiting for a slot polls the instance at about a sixth of a core (measured on
+    the real data with ten members), time the members training beside it would lose. Yields each
+    member as its run succeeds; RunFailed for the first that failed, once every run has ended. A
+    run process dies with this one; its step process dies with it (processes.end_with_run)."""
     if instance.is_ephemeral:
         raise ValueError("members in parallel need a persistent Dagster instance (DAGSTER_HOME)")
     storage = instance.event_log_storage
@@ -110,20 +112,24 @@ def train_members_in_parallel(instance: dg.DagsterInstance, members: list[str], 
     with tempfile.TemporaryDirectory(prefix="member-runs-") as folder:
         config = Path(folder) / "run_config.yaml"
         config.write_text(json.dumps({**INFO_LOGS, **member_run_config(member_config)}))  # JSON is YAML
-        processes = {}
-        for member in members:
+
+        def start(member: str) -> subprocess.Popen:
             tags = {"dagster/partition": member, LAUNCH_TAG: launch}
             command = [str(Path(sys.executable).parent / "dagster"), "job", "execute", "-m",
                        "migration_assets.definitions", "-a", "defs", "-j", TRAIN_MEMBERS, "--tags", json.dumps(tags),
                        "-c", str(config)]
-            processes[member] = subprocess.Popen(command, stdout=2,  # both to this process's stderr (the log)
-                                                 preexec_fn=functools.partial(die_with_parent, os.getpid()))
-        failed = None
-        while processes:
-            for member, process in list(processes.items()):
+            return subprocess.Popen(command, stdout=2,  # both to this process's stderr (the log)
+                                    preexec_fn=functools.partial(die_with_parent, os.getpid()))
+
+        waiting, running, failed = list(members), {}, None
+        while waiting or running:
+            while waiting and len(running) < parallel:
+                member = waiting.pop(0)
+                running[member] = start(member)
+            for member, process in list(running.items()):
                 if process.poll() is None:
                     continue
-                del processes[member]
+                del running[member]
                 runs = instance.get_runs(dg.RunsFilter(tags={LAUNCH_TAG: launch, "dagster/partition": member}))
                 if runs and runs[0].status == dg.DagsterRunStatus.SUCCESS and process.returncode == 0:
                     yield member
@@ -132,7 +138,7 @@ def train_members_in_parallel(instance: dg.DagsterInstance, members: list[str], 
                 failed = failed or (RunFailed(f"{what} failed: {stored_failure_summary(instance, runs[0].run_id)}")
                                     if runs else RunFailed(f"{what} failed before its run started (exit status "
                                                            f"{process.returncode}); see the log"))
-            time.sleep(poll_s if processes else 0)
+            time.sleep(poll_s if running else 0)
     if failed is not None:
         raise failed
 
