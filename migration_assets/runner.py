@@ -94,13 +94,14 @@ def train_member(resources: dict, instance: dg.DagsterInstance, member: str, mem
 def train_members_in_parallel(instance: dg.DagsterInstance, members: list[str], member_config: dict,
                               parallel: int, poll_s: float = 1.0) -> Iterator[str]:
     """Runs of `train_members`, one per member, `parallel` at a time, each as `dagster job execute`
-    runs it from the code location (definitions.py, resources from the environment): its step
-    trains in a process of its own (Dagster's multiprocess executor) after taking a slot of the
-    `member_training` pool, whose limit is set to `parallel`. Runs are started as slots free up, not
+    runs it from the code location (definitions.py, resources from the environment), in a process
+    of its own, its step after taking a slot of the `member_training` pool, whose limit is set to
+    `parallel`. Runs are started as slots free up, not
     all at once: a run waiting for a slot polls the instance at about a sixth of a core (measured on
     the real data with ten members), time the members training beside it would lose. Yields each
     member as its run succeeds; RunFailed for the first that failed, once every run has ended. A
-    run process dies with this one; its step process dies with it (processes.end_with_run)."""
+    run process dies with this one (launched from the UI, a run's step process, started by the
+    multiprocess executor, dies with its run: processes.end_with_run)."""
     if instance.is_ephemeral:
         raise ValueError("members in parallel need a persistent Dagster instance (DAGSTER_HOME)")
     storage = instance.event_log_storage
@@ -111,7 +112,10 @@ def train_members_in_parallel(instance: dg.DagsterInstance, members: list[str], 
     launch = uuid.uuid4().hex[:12]
     with tempfile.TemporaryDirectory(prefix="member-runs-") as folder:
         config = Path(folder) / "run_config.yaml"
-        config.write_text(json.dumps({**INFO_LOGS, **member_run_config(member_config)}))  # JSON is YAML
+        # each run trains in its own process already: executed in process, it does not start a second
+        # one (which imports the definitions again: ~25 s a round of members on the synthetic world)
+        in_process = {"execution": {"config": {"in_process": {}}}}
+        config.write_text(json.dumps({**INFO_LOGS, **in_process, **member_run_config(member_config)}))  # JSON is YAML
 
         def start(member: str) -> subprocess.Popen:
             tags = {"dagster/partition": member, LAUNCH_TAG: launch}
