@@ -200,6 +200,25 @@ def test_flow_targets_keep_every_source_of_a_corridor_in_one_fold():
     ab = frame[(frame["origin"] == "AAA") & (frame["destination"] == "BBB")]
     assert sorted(ab.loc[ab["year"] == 2019, "source"]) == ["imfsc_residence_immigrants", "meta_facebook", "oecd_b11"]
     assert ab["fold"].nunique() == 1 and len(ab) == 4
-    assert meta["per_source"]["meta_facebook"] == {"cells": 2, "corridors": 1, "years": "2019-2020", "persons": 210.0}
+    assert {k: v for k, v in meta["per_source"]["meta_facebook"].items() if k != "weight_per_cell"} == {
+        "cells": 2, "corridors": 1, "years": "2019-2020", "persons": 210.0}
     assert meta["per_source"]["imfsc_residence_emigrants"]["corridors"] == 1
     assert meta["sources"] == sorted(set(reported["source"]))
+
+
+def test_each_dataset_weighs_by_the_square_root_of_its_cells():
+    """A dataset that tabulates the same corridors many times over (IMFSC) does not drown the others:
+    the total loss weight of a dataset's cells grows as the square root of their number, mean weight 1."""
+    c = _countries("AAA", "BBB", "CCC")
+    demography = _demography("AAA", "BBB", "CCC", years=(2019, 2020))
+    sources = ["imfsc_residence_immigrants"] * 6 + ["imfsc_citizenship_emigrants_foreigners"] * 3 + ["meta_facebook"]
+    reported = pd.DataFrame({"year": [2019, 2020] * 5, "origin": ["AAA"] * 4 + ["BBB"] * 4 + ["CCC"] * 2,
+                             "destination": ["BBB", "BBB", "CCC", "CCC", "AAA", "AAA", "CCC", "CCC", "AAA", "AAA"],
+                             "flow": 100.0, "source": sources})
+    frame, meta = build.flow_targets(c, reported, demography, build.PanelSettings())
+    total = frame.groupby(build.dataset(frame["source"]))["weight"].sum()
+    cells = frame.groupby(build.dataset(frame["source"])).size()
+    assert frame["weight"].mean() == pytest.approx(1.0)
+    assert (total / np.sqrt(cells)).to_numpy() == pytest.approx(np.full(len(total), (total / np.sqrt(cells)).iloc[0]))
+    assert meta["per_source"]["meta_facebook"]["weight_per_cell"] > meta["per_source"]["imfsc_residence_immigrants"][
+        "weight_per_cell"]

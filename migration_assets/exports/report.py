@@ -16,7 +16,7 @@ from datetime import datetime, timezone
 import duckdb
 import pandas as pd
 
-from ..validation import anchors
+from ..panel.build import dataset as flow_dataset
 from ..validation import report as plots
 
 STYLE = """body{font-family:system-ui,sans-serif;max-width:1150px;margin:2em auto;padding:0 1em;color:#222}
@@ -91,7 +91,7 @@ def build(con: duckdb.DuckDBPyConnection, sources: pd.DataFrame, title: str) -> 
                 f"{_table(pooled)}<p>By reporting source:</p>{_table(by_source)}")
         cells = _df(con, "select reported, predicted, source from validation.heldout_flows")
         if len(cells):
-            cells["dataset"] = anchors.dataset(cells["source"])
+            cells["dataset"] = flow_dataset(cells["source"])
             for dataset, part in cells.groupby("dataset"):
                 body += _img(plots.scatter(part, ["predicted"], title=f"held-out, {dataset}"), f"held-out {dataset}")
         sections.append(("Held-out accuracy by source", body))

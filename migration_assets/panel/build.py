@@ -123,7 +123,7 @@ PANEL: dict[str, Table] = {
                 Column("destination", "VARCHAR", "ISO3 code"),
                 Column("flow", "DOUBLE", "persons during the year"),
                 Column("source", "VARCHAR", "reporting system"),
-                Column("weight", "DOUBLE", "loss weight"),
+                Column("weight", "DOUBLE", "loss weight: 1/√(cells of the source's dataset), mean 1 (dataset_weights)"),
                 Column("fold", "INTEGER", "corridor fold; member m trains without fold m mod n_folds"),
             ),
             ("year", "origin", "destination", "source"),
@@ -383,23 +383,42 @@ def corridor_folds(flows: pd.DataFrame, n_folds: int, seed: int) -> pd.DataFrame
     return corridors.assign(fold=np.asarray(fold, dtype=np.int64))
 
 
+def dataset(source: pd.Series) -> pd.Series:
+    """The dataset a flow source belongs to: oecd_b11 -> oecd, imfsc_residence_emigrants -> imfsc, ..."""
+    return source.astype(str).str.split("_").str[0]
+
+
+def dataset_weights(source: pd.Series) -> pd.Series:
+    """Loss weight of each reported cell: 1/√(cells of its dataset), scaled to a mean of 1.
+
+    A dataset's weight in the flow loss then grows with the square root of its size, not with its
+    size: the UN's IMFSC tabulates the same few thousand corridors under six criteria for 34 years
+    (69 % of the cells with equal weights, 47 % with these), while Meta measures 24,000 corridors in
+    four years and Eurostat's cells are 3 %."""
+    ds = dataset(source)
+    weight = 1.0 / np.sqrt(ds.map(ds.value_counts()).astype(float))
+    return weight / weight.mean()
+
+
 def flow_targets(countries_: pd.DataFrame, observed_flows: pd.DataFrame, demography: pd.DataFrame,
                  settings: PanelSettings) -> tuple[pd.DataFrame, dict]:
     """Every reported cell of every flow source, in canonical countries, with its corridor's fold.
 
     Cells of one corridor and year from several sources all stay: each keeps its `source` (dataset x
-    criterion x reporting side), whose reporting bias the members learn."""
+    criterion x reporting side), whose reporting bias the members learn. Each dataset's cells weigh
+    as `dataset_weights` says."""
     report = HarmonizationReport()
     years = set(demography["year"])
     f = observed_flows[observed_flows["year"].isin(years)].dropna(subset=["flow"])
     f = to_canonical(f, ["origin", "destination"], ["flow"], list(countries_["country"]), demography, report)
     f = f[f["origin"] != f["destination"]]
     f = f.merge(corridor_folds(f, settings.n_folds, settings.fold_seed), on=["origin", "destination"])
-    frame = PANEL["flow_targets"].conform(f.assign(weight=1.0))
+    frame = PANEL["flow_targets"].conform(f.assign(weight=dataset_weights(f["source"]).to_numpy()))
     per_fold = frame.groupby("fold").size().to_dict()
     per_source = {
         str(source): {"cells": int(len(g)), "corridors": int(g[["origin", "destination"]].drop_duplicates().shape[0]),
-                      "years": f"{int(g['year'].min())}-{int(g['year'].max())}", "persons": float(g["flow"].sum())}
+                      "years": f"{int(g['year'].min())}-{int(g['year'].max())}", "persons": float(g["flow"].sum()),
+                      "weight_per_cell": round(float(g["weight"].iloc[0]), 4)}
         for source, g in frame.groupby("source")}
     return frame, {"harmonization": report.as_metadata(),
                    "corridors": int(f[["origin", "destination"]].drop_duplicates().shape[0]),

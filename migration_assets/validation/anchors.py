@@ -22,11 +22,6 @@ PERIODS = [(start, start + 5) for start in range(1990, 2020, 5)]
 AC_METHODS = ["sd_drop_neg", "sd_rev_neg", "mig_rate", "da_min_open", "da_min_closed", "da_pb_closed"]
 
 
-def dataset(source: pd.Series) -> pd.Series:
-    """The dataset a flow source belongs to: oecd_b11 -> oecd, imfsc_residence_emigrants -> imfsc, ..."""
-    return source.astype(str).str.split("_").str[0]
-
-
 def global_flows(ensemble_flows: pd.DataFrame, paper_flows: pd.DataFrame, meta_flows: pd.DataFrame,
                  min_pair: float = 50.0) -> pd.DataFrame:
     """Movers per year, all corridors summed: ours, the paper's and Meta's measurement.

@@ -19,6 +19,7 @@ from .. import countries as country_list
 from .. import metadata
 from ..ensemble.assets import MODEL_CODE_VERSION, PANEL_INPUTS, materialized_members, trained_members
 from ..model.tensors import build_inputs
+from ..panel.build import dataset as flow_dataset
 from ..resources import ModelStore
 from ..sources.source import MigrationSource
 from ..schemas import VALIDATION
@@ -117,7 +118,7 @@ def flow_validation(context: dg.AssetExecutionContext, config: ValidationConfig,
     coverage = coverage_table(cells, spread.tables())
     population, regions = origin_context(country_year)
     scored = anchors.with_origin(cells.rename(columns={"predicted": "ours_heldout"}), "year", population, regions)
-    scored["dataset"] = anchors.dataset(scored["source"])
+    scored["dataset"] = flow_dataset(scored["source"])
     scores = metrics.scores(scored, "annual_heldout_flows", "reported", ["ours_heldout"],
                             {"pooled": None, "fold": "fold", "dataset": "dataset", "source": "source",
                              "origin_region": "origin_region"},
@@ -170,7 +171,7 @@ def anchor_scores(heldout: pd.DataFrame, flows: pd.DataFrame, net: pd.DataFrame,
     population, regions = origin_context(country_year)
     ours = ["ours_heldout", "ours_ensemble", "gaskin_abel"]
     cells = {"annual_heldout_flows": anchors.annual_flows(heldout, flows, paper_flows, population, regions)}
-    cells["annual_heldout_flows"]["dataset"] = anchors.dataset(cells["annual_heldout_flows"]["source"])
+    cells["annual_heldout_flows"]["dataset"] = flow_dataset(cells["annual_heldout_flows"]["source"])
     cells["five_year_flows"] = anchors.five_year_flows(cells["annual_heldout_flows"], abel_cohen, population, regions)
     wpp = anchors.wpp_net_migration(demography)
     cells["net_migration_wpp"] = anchors.net_migration(wpp, net, paper_net)
