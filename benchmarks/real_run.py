@@ -61,7 +61,7 @@ def main() -> None:
 
     resources = default_resources()
     members = MEMBERS.get_partition_keys()[: args.members]
-    member_config = {"epochs": args.epochs, "hidden": args.hidden, "torch_threads": 1 if args.parallel > 1 else 0}
+    member_config = {"epochs": args.epochs, "hidden": args.hidden}  # the runner sets torch threads per run
     panel_config = {"ops": {"panel__edges": {"config": {
         "min_stock": args.min_stock, "native_destinations": args.native_destinations,
         "foreign_destinations": args.foreign_destinations}}}}

@@ -2,7 +2,8 @@
 
 Not part of CI (it needs a browser: Debian's `chromium` package). Starts `dagster dev` on the
 project's instance (DAGSTER_HOME, default this folder), waits for the webserver, saves a screenshot
-of the runs, the jobs, the asset graph and the first run of `train_members`, and prints the job
+of the runs, the jobs, the asset graph, the backfills ("Materialize all") and the first run of
+`train_members`, and prints the job
 names of the runs and what the runs page lists, read through the webserver's GraphQL API.
 
     python benchmarks/ui_screenshots.py [--home .] [--out ui-screenshots] [--port 3333]
@@ -56,7 +57,7 @@ def main() -> None:
                 time.sleep(3)
         print(f"{len(runs)} runs: " + ", ".join(sorted({r['jobName'] for r in runs})))
         member = next((r for r in runs if r["jobName"] == "train_members"), None)
-        pages = {"runs": "/runs", "jobs": "/jobs", "assets": "/asset-groups",
+        pages = {"runs": "/runs", "jobs": "/jobs", "assets": "/asset-groups", "backfills": "/overview/backfills",
                  **({"member-run": f"/runs/{member['runId']}"} if member else {})}
         with tempfile.TemporaryDirectory() as tmp:
             for name, path in pages.items():

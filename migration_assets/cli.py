@@ -35,14 +35,21 @@ from .failures import one_line
 PROJECT = Path(__file__).resolve().parents[1]
 
 
-def _enter_project() -> None:
-    """Resolve the path variables against where the user stands, then enter DAGSTER_HOME (this
-    project by default), whose dagster.yaml keeps the instance's storage paths relative to it."""
-    for var in ("MIGRATION_WAREHOUSE", "MIGRATION_MODEL_DIR", "MIGRATION_RAW_DIR"):
-        if os.environ.get(var) and "://" not in os.environ[var]:  # a URL (s3://...) stays as it is
-            os.environ[var] = str(Path(os.environ[var]).resolve())
-    os.environ.setdefault("DAGSTER_HOME", str(PROJECT))
-    os.chdir(os.environ["DAGSTER_HOME"])
+def _settle_paths() -> None:
+    """Make every path setting absolute before any work, so that nothing depends on the current
+    folder afterwards (no `chdir`): DAGSTER_HOME (default: this project), the MIGRATION_* paths the
+    user set relative to where they stand, and the unset ones at their defaults under DAGSTER_HOME.
+    The runs, the member processes and the instance (runner.instance) then read the same places."""
+    from .preflight import DEFAULT_MODEL_DIR, DEFAULT_RAW_DIR, DEFAULT_WAREHOUSE
+
+    home = Path(os.environ.get("DAGSTER_HOME") or PROJECT).resolve()
+    os.environ["DAGSTER_HOME"] = str(home)
+    for var, default in (("MIGRATION_WAREHOUSE", DEFAULT_WAREHOUSE), ("MIGRATION_MODEL_DIR", DEFAULT_MODEL_DIR),
+                         ("MIGRATION_RAW_DIR", DEFAULT_RAW_DIR)):
+        value = os.environ.get(var)
+        if value and "://" in value:  # a URL (s3://...) stays as it is
+            continue
+        os.environ[var] = str(Path(value).resolve() if value else home / default)
 
 
 LOG_DIR = "data/logs"  # under DAGSTER_HOME
@@ -53,7 +60,8 @@ _EXPLAINED = ("RunFailed", "PreflightError", "WarehouseError", "ContractError", 
 def _log_file(command: str) -> Path:
     """A new log file for this command under $DAGSTER_HOME/data/logs (the temp folder if that cannot be written)."""
     name = f"{command}-{datetime.now():%Y%m%d-%H%M%S}-{os.getpid()}.log"
-    for folder in (Path(LOG_DIR), Path(tempfile.gettempdir()) / "migration-logs"):
+    home = Path(os.environ.get("DAGSTER_HOME") or PROJECT)
+    for folder in (home / LOG_DIR, Path(tempfile.gettempdir()) / "migration-logs"):
         try:
             folder.mkdir(parents=True, exist_ok=True)
             path = folder.resolve() / name
@@ -61,7 +69,7 @@ def _log_file(command: str) -> Path:
             return path
         except OSError:
             continue
-    raise SystemExit(f"{command}: cannot write a log file under {Path(LOG_DIR).resolve()} or the temp folder")
+    raise SystemExit(f"{command}: cannot write a log file under {home / LOG_DIR} or the temp folder")
 
 
 def _short(err: BaseException) -> str:
@@ -132,7 +140,7 @@ def main(argv: list[str] | None = None) -> None:
     if args.parallel < 1:
         parser.error("--parallel must be at least 1")
 
-    _enter_project()
+    _settle_paths()
     with reported("migration-run"):
         _run(args)
 
@@ -150,7 +158,7 @@ def _run(args) -> None:
     resources = default_resources()
     member_config = {"epochs": args.epochs} if args.epochs is not None else {}
     start = time.perf_counter()
-    with dg.DagsterInstance.get() as instance:
+    with runner.instance() as instance:
         edges = {"native_destinations": args.native_destinations, "foreign_destinations": args.foreign_destinations}
         runner.ingest(resources, instance, {"ops": {"panel__edges": {"config": edges},
                                                     **withdrawal_config(args.withdrawal)}})
@@ -158,7 +166,7 @@ def _run(args) -> None:
         print(f"[2/5] training {len(members)} ensemble members, {args.parallel} at a time (job train_members)",
               flush=True)
         if args.parallel > 1:
-            for done in runner.train_members_in_parallel(instance, members, {**member_config, "torch_threads": 1},
+            for done in runner.train_members_in_parallel(instance, members, member_config,
                                                          args.parallel):
                 print(f"      member {done} trained ({time.perf_counter() - start:.0f} s)", flush=True)
         else:
@@ -191,7 +199,7 @@ def update_main(argv: list[str] | None = None) -> None:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     _withdrawal_argument(parser)
     args = parser.parse_args(argv)
-    _enter_project()
+    _settle_paths()
     with reported("migration-update"):
         _update(args.withdrawal)
 
@@ -221,10 +229,11 @@ def _update(withdrawals: list[tuple[str, str]] = ()) -> None:
     from .preflight import check_all
 
     check_all()  # before any work: the source settings, the model store, the warehouse
+    from . import runner
     from .resources import default_resources, warehouse_path
 
     start = time.perf_counter()
-    with dg.DagsterInstance.get() as instance:
+    with runner.instance() as instance:
         landed, done = update(instance, default_resources(), withdrawals,
                               log=lambda line: print(line, flush=True))
     print(f"\nDone in {time.perf_counter() - start:.0f} s: {len(landed)} raw run(s), {len(done)} asset partitions "

@@ -231,12 +231,21 @@ class ModelStore(dg.ConfigurableResource):
         return state, record, targets
 
 
+def setting(var: str, default: str) -> str | dg.EnvVar:
+    """A resource setting from the environment: `dg.EnvVar(var)` where the environment sets it, so each
+    run reads its value when it builds its resources (the UI's resource page shows the variable, not a
+    value fixed when the definitions loaded); else the default, a path relative to the folder the
+    code runs in (the project folder: workspace.yaml's working_directory; migration-run makes every
+    path absolute under DAGSTER_HOME before it starts)."""
+    return dg.EnvVar(var) if os.environ.get(var) else default
+
+
 def default_resources() -> dict[str, Any]:
     return {
-        "io_manager": WarehouseIOManager(database=warehouse_path()),
+        "io_manager": WarehouseIOManager(database=setting("MIGRATION_WAREHOUSE", DEFAULT_WAREHOUSE)),
         # the same database as io_manager: the estimates replace their four tables in one transaction
         # through it (ensemble/assets.py publish_estimates), and read the flows they revise
-        "warehouse": WarehouseResource(database=warehouse_path()),
-        "model_store": ModelStore(root=os.environ.get("MIGRATION_MODEL_DIR", DEFAULT_MODEL_DIR)),
+        "warehouse": WarehouseResource(database=setting("MIGRATION_WAREHOUSE", DEFAULT_WAREHOUSE)),
+        "model_store": ModelStore(root=setting("MIGRATION_MODEL_DIR", DEFAULT_MODEL_DIR)),
         "source": default_source(),
     }

@@ -22,6 +22,7 @@ changed since they were downloaded; the sensor then sees the new content.
 """
 
 import hashlib
+import os
 from pathlib import Path
 
 import dagster as dg
@@ -184,9 +185,9 @@ def reissued_downloads(root: Path, version=None) -> list:
 @dg.op(description="Re-download the catalog files that their publisher re-issued (by ETag or Last-Modified).")
 def refresh_reissued_files(context: dg.OpExecutionContext) -> None:
     from . import fetch
-    from .sources.published import PublishedSource
+    from .preflight import DEFAULT_RAW_DIR
 
-    root = Path(PublishedSource().root)
+    root = Path(os.environ.get("MIGRATION_RAW_DIR") or DEFAULT_RAW_DIR)  # where migration-fetch downloads
     due = reissued_downloads(root)
     context.log.info(f"{len(due)} re-issued file(s) to download into {root}: {[e.path for e in due]}")
     if due and fetch.run(due, root, force=True):

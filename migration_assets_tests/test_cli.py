@@ -16,7 +16,7 @@ from migration_assets import cli
     (["--members", "6"], "--members must be between 1 and 5"),  # the default ensemble: 5 members
 ])
 def test_bad_arguments_stop_with_a_one_line_usage_error(argv, message, capsys, monkeypatch):
-    monkeypatch.setattr(cli, "_enter_project", lambda: pytest.fail("work started before the arguments were checked"))
+    monkeypatch.setattr(cli, "_settle_paths", lambda: pytest.fail("work started before the arguments were checked"))
     with pytest.raises(SystemExit) as stop:
         cli.main(argv)
     assert stop.value.code == 2

@@ -209,7 +209,7 @@ def test_a_failed_check_ends_with_its_message_and_fix_and_the_log(tmp_path, monk
     from migration_assets import runner
     from migration_assets.resources import ModelStore, WarehouseIOManager
 
-    monkeypatch.chdir(tmp_path)  # the log goes to ./data/logs, as under DAGSTER_HOME
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path))  # the log goes to $DAGSTER_HOME/data/logs
     db = _warehouse(tmp_path / "wh")
     resources = {"io_manager": WarehouseIOManager(database=str(db)), "warehouse": DuckDBResource(database=str(db)),
                  "model_store": ModelStore(root=str(tmp_path / "models")), "source": _Broken.source(corruption)}

@@ -25,9 +25,12 @@ def project(tmp_path_factory):
     env = {k: v for k, v in os.environ.items() if not k.startswith("MIGRATION_") and k != "DAGSTER_HOME"}
     env.update(DAGSTER_HOME=str(home), MIGRATION_WAREHOUSE=str(home / "warehouse.duckdb"),
                MIGRATION_MODEL_DIR=str(home / "models"), MIGRATION_MEMBERS="2", GX_ANALYTICS_ENABLED="False")
+    elsewhere = tmp_path_factory.mktemp("elsewhere")  # started from another folder: it never changes folder
     done = subprocess.run([sys.executable, "-m", "migration_assets.cli", "--epochs", "2", "--parallel", "2"],
-                          env=env, capture_output=True, text=True, timeout=1800, cwd=home)
+                          env=env, capture_output=True, text=True, timeout=1800, cwd=elsewhere)
     assert done.returncode == 0, done.stdout + done.stderr
+    assert not list(elsewhere.iterdir()), "migration-run wrote into the folder it was started from"
+    assert (home / "data" / "dagster" / "storage").is_dir() and list((home / "data" / "logs").glob("migration-run-*"))
     return home, env
 
 
@@ -39,8 +42,9 @@ def instance(project, monkeypatch):
         monkeypatch.delenv(key)
     for key, value in env.items():
         monkeypatch.setenv(key, value)
-    monkeypatch.chdir(home)  # dagster.yaml's storage paths are relative to DAGSTER_HOME
-    with dg.DagsterInstance.get() as instance:
+    from migration_assets import runner
+
+    with runner.instance() as instance:  # from whatever folder: dagster.yaml's storage under DAGSTER_HOME
         yield instance
 
 
@@ -121,3 +125,77 @@ def test_the_ui_can_reexecute_a_member_run_and_an_estimates_run(project, instanc
     before = {e.dagster_event.asset_key for e in
               instance.all_logs(parent.run_id, of_type=dg.DagsterEventType.ASSET_MATERIALIZATION)}
     assert again == before and again
+
+
+ASSET_KEYS = "{ assetNodes { assetKey { path } } }"
+LAUNCH_BACKFILL = """
+mutation ($params: LaunchBackfillParams!) {
+  launchPartitionBackfill(backfillParams: $params) {
+    __typename
+    ... on LaunchBackfillSuccess { backfillId }
+    ... on PythonError { message }
+  }
+}"""
+BACKFILL_STATUS = """
+query ($id: String!) {
+  partitionBackfillOrError(backfillId: $id) { ... on PartitionBackfill { status } ... on PythonError { message } }
+}"""
+
+
+def graphql(port: int, query: str, variables: dict | None = None) -> dict:
+    import json
+    import urllib.request
+
+    request = urllib.request.Request(f"http://127.0.0.1:{port}/graphql",
+                                     data=json.dumps({"query": query, "variables": variables or {}}).encode(),
+                                     headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=60) as response:
+        body = json.loads(response.read())
+    assert "errors" not in body, body["errors"]
+    return body["data"]
+
+
+def test_materialize_all_in_the_ui_succeeds(project, instance):
+    """What "Materialize all" on the asset graph does: `dagster dev` (webserver and daemon) on the
+    run's instance, the backfill of every asset over all its partitions launched through the
+    webserver's GraphQL API as the UI launches it, with the default settings of every asset (five
+    members' epochs, as configured), carried out by the daemon until it ends."""
+    import socket
+    import time
+
+    home, env = project
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    dagster = str(Path(sys.executable).parent / "dagster")
+    server = subprocess.Popen([dagster, "dev", "-w", str(PROJECT / "workspace.yaml"), "-p", str(port)], cwd=home,
+                              env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 300
+        while True:
+            try:
+                keys = [n["assetKey"]["path"] for n in graphql(port, ASSET_KEYS)["assetNodes"]]
+                break
+            except OSError:
+                assert time.monotonic() < deadline and server.poll() is None, "the webserver did not come up"
+                time.sleep(2)
+        launched = graphql(port, LAUNCH_BACKFILL, {"params": {
+            "assetSelection": [{"path": k} for k in keys], "allPartitions": True}})["launchPartitionBackfill"]
+        assert launched["__typename"] == "LaunchBackfillSuccess", launched
+        backfill = launched["backfillId"]
+        deadline = time.monotonic() + 1500
+        while True:
+            status = graphql(port, BACKFILL_STATUS, {"id": backfill})["partitionBackfillOrError"]["status"]
+            if status not in ("REQUESTED", "CANCELING", "FAILING"):
+                break
+            assert time.monotonic() < deadline, f"the backfill was still {status}"
+            time.sleep(5)
+    finally:
+        os.killpg(server.pid, 15)
+        server.wait(timeout=60)
+    runs = instance.get_runs(dg.RunsFilter(tags={"dagster/backfill": backfill}))
+    failed = [(r.job_name, r.run_id) for r in runs if r.status != dg.DagsterRunStatus.SUCCESS]
+    assert status in ("COMPLETED", "COMPLETED_SUCCESS") and runs and not failed, (status, failed)
+    done = {e.asset_key for r in runs for e in instance.get_records_for_run(
+        r.run_id, of_type=dg.DagsterEventType.ASSET_MATERIALIZATION).records}
+    assert {dg.AssetKey(k) for k in keys} == done, {dg.AssetKey(k) for k in keys} ^ done

@@ -11,12 +11,11 @@ import os
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
+import pandas as pd
 
-import great_expectations as gx  # noqa: E402
-import great_expectations.expectations as gxe  # noqa: E402
-import pandas as pd  # noqa: E402
-from great_expectations.data_context.types.base import ProgressBarsConfig  # noqa: E402
+# Great Expectations is imported where a suite is built or run, not with this module: it takes about
+# 3 s to load, and processes that run no check (a member's training run) should not pay for it.
+os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
 
 MAX_EXAMPLES = 5
 
@@ -69,6 +68,9 @@ def _row_label(frame: pd.DataFrame, index, key: tuple[str, ...]) -> str:
 @lru_cache(maxsize=1)
 def _context():
     """One in-memory GX context per process (each new one makes a temporary docs folder)."""
+    import great_expectations as gx
+    from great_expectations.data_context.types.base import ProgressBarsConfig
+
     ctx = gx.get_context(mode="ephemeral")
     ctx.variables.progress_bars = ProgressBarsConfig(globally=False)
     return ctx
@@ -79,6 +81,8 @@ def run_suite(name: str, frame: pd.DataFrame, expectations: list, key: tuple[str
 
     `key` names the columns that identify a row in failure messages.
     """
+    import great_expectations as gx
+
     ctx = _context()
     source = ctx.data_sources.add_or_update_pandas(name)
     asset = source.get_asset(name) if name in source.get_asset_names() else source.add_dataframe_asset(name)
@@ -119,6 +123,8 @@ def contract(columns: list[str], key: list[str], codes: list[str], fix: str,
              known: frozenset[str] | None = None) -> list:
     """Expectations every table meets: exact columns in order, a unique key, ISO3 codes (among
     `known` where given: a well-formed code that names no country is as wrong as a malformed one)."""
+    import great_expectations.expectations as gxe
+
     out = [
         gxe.ExpectTableColumnsToMatchOrderedList(column_list=columns, meta={"fix": fix}),
         gxe.ExpectCompoundColumnsToBeUnique(column_list=key, meta={"fix": "remove duplicate rows for the same key"})
@@ -140,6 +146,8 @@ def contract(columns: list[str], key: list[str], codes: list[str], fix: str,
 def coverage(spec, codes: list[str], severity: str = "critical") -> list:
     """Expectations of a schemas.Coverage: at least its rows, its distinct codes per code column, and
     rows in each of its years. `severity="warning"` where a withdrawal is stated (sources/raw.py)."""
+    import great_expectations.expectations as gxe
+
     fix = ("the release holds less than the publisher's current one (a truncated, emptied or cut file?): fetch it "
            "again (migration-fetch); if the publisher withdrew data deliberately, state why (the raw asset's "
            "`withdrawal` config)")

@@ -11,7 +11,6 @@ non-numeric value, an empty cell or a malformed ISO3 code raises.
 
 from pathlib import Path
 
-import great_expectations.expectations as gxe
 import pandas as pd
 
 from ..schemas import RAW, Coverage
@@ -32,6 +31,8 @@ def read(root: Path) -> pd.DataFrame:
 
 
 def expectations() -> list:
+    import great_expectations.expectations as gxe  # here, not at import: GX takes 3 s to load
+
     return [
         gxe.ExpectColumnValuesToBeBetween(column="conflict_deaths", min_value=0,
                                           meta={"fix": "deaths cannot be negative; use 0 for no conflict"}),

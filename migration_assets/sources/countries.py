@@ -7,7 +7,6 @@ its own countries.
 
 from pathlib import Path
 
-import great_expectations.expectations as gxe
 import pandas as pd
 
 from ..countries import canonical
@@ -24,6 +23,8 @@ def read(root: Path) -> pd.DataFrame:
 
 
 def expectations() -> list:
+    import great_expectations.expectations as gxe  # here, not at import: GX takes 3 s to load
+
     return [
         gxe.ExpectTableRowCountToBeBetween(min_value=2, meta={"fix": "the country list needs at least two countries"}),
         gxe.ExpectColumnValuesToNotBeNull(column="region", meta={"fix": "give every country a region"}),

@@ -13,7 +13,6 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from scipy.io import netcdf_file
 
 from ..schemas import ContractError
 
@@ -113,6 +112,8 @@ def netcdf_variables(path: Path, variables: list[str], dims: tuple[str, str]) ->
         raise file_error(path, "not a netCDF classic file (it does not start with 'CDF')",
                          "fetch the file again; netCDF-4/HDF5 files are not supported")
     try:
+        from scipy.io import netcdf_file  # here, not at import: scipy takes a second to load
+
         nc = netcdf_file(io.BytesIO(data), mode="r", mmap=False)
     except Exception as err:  # scipy raises ValueError, TypeError, IndexError... on damaged headers
         raise file_error(path, f"cannot be read as netCDF ({type(err).__name__}: {err})",

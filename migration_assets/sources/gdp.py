@@ -17,7 +17,6 @@ be negative); codes are already ISO3.
 
 from pathlib import Path
 
-import great_expectations.expectations as gxe
 import numpy as np
 import pandas as pd
 
@@ -62,6 +61,8 @@ def read(root: Path) -> pd.DataFrame:
 
 
 def expectations() -> list:
+    import great_expectations.expectations as gxe  # here, not at import: GX takes 3 s to load
+
     return [
         gxe.ExpectColumnValuesToBeBetween(column="gdp_per_capita", min_value=0, strict_min=True,
                                           meta={"fix": "GDP per capita must be positive; leave gaps empty instead"}),

@@ -22,7 +22,6 @@ be positive; no value may be negative; colonial ties must be 0 or 1.
 
 from pathlib import Path
 
-import great_expectations.expectations as gxe
 import pandas as pd
 
 from ..schemas import RAW, Coverage
@@ -71,6 +70,8 @@ def read(root: Path) -> pd.DataFrame:
 
 
 def expectations() -> list:
+    import great_expectations.expectations as gxe  # here, not at import: GX takes 3 s to load
+
     return [
         gxe.ExpectColumnValuesToBeBetween(column="distance_km", min_value=0, strict_min=True,
                                           meta={"fix": "distances between distinct countries are positive kilometres"}),

@@ -41,7 +41,6 @@ and the fix.
 import zipfile
 from pathlib import Path
 
-import great_expectations.expectations as gxe
 import numpy as np
 import openpyxl
 import pandas as pd
@@ -79,6 +78,8 @@ FETCH = (f"run `migration-fetch --only '{FOLDER}/*'`, or download the country wo
 
 
 def expectations() -> list:
+    import great_expectations.expectations as gxe  # here, not at import: GX takes 3 s to load
+
     return [
         gxe.ExpectColumnValuesToNotBeNull(column="flow",
                                           meta={"fix": "drop unreported years instead of leaving them empty"}),

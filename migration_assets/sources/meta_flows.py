@@ -24,7 +24,6 @@ import math
 import re
 from pathlib import Path
 
-import great_expectations.expectations as gxe
 import numpy as np
 import pandas as pd
 
@@ -54,6 +53,8 @@ FILES = [*(annual_file(y) for y in range(2019, 2023)), MONTHLY]
 
 
 def expectations() -> list:
+    import great_expectations.expectations as gxe  # here, not at import: GX takes 3 s to load
+
     return [
         gxe.ExpectColumnValuesToNotBeNull(column="flow", meta={"fix": "drop pairs without a count"}),
         gxe.ExpectColumnValuesToBeBetween(

@@ -27,7 +27,6 @@ Harmonization (parser: `sources/undesa.py`, `parse_totals_csv`):
 
 from pathlib import Path
 
-import great_expectations.expectations as gxe
 import pandas as pd
 
 from ..schemas import RAW, Coverage
@@ -55,6 +54,8 @@ def read(root: Path) -> pd.DataFrame:
 
 
 def expectations() -> list:
+    import great_expectations.expectations as gxe  # here, not at import: GX takes 3 s to load
+
     return [
         gxe.ExpectColumnValuesToBeBetween(column="foreign_born", min_value=0,
                                           meta={"fix": "totals count persons: negative values are errors"}),

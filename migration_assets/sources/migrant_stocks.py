@@ -44,7 +44,6 @@ the asset's metadata.
 from pathlib import Path
 
 import dagster as dg
-import great_expectations.expectations as gxe
 import pandas as pd
 
 from ..schemas import RAW, Coverage
@@ -109,6 +108,8 @@ def read(root: Path) -> pd.DataFrame:
 
 
 def expectations() -> list:
+    import great_expectations.expectations as gxe  # here, not at import: GX takes 3 s to load
+
     return [
         gxe.ExpectColumnValuesToNotBeNull(column="stock", meta={"fix": "drop unreported cells instead of leaving them empty"}),
         gxe.ExpectColumnValuesToBeBetween(column="stock", min_value=0,

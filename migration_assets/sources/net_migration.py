@@ -26,7 +26,6 @@ One row per (year, country): the national figure where the national file has one
 
 from pathlib import Path
 
-import great_expectations.expectations as gxe
 import pandas as pd
 
 from ..schemas import RAW, Coverage
@@ -92,6 +91,8 @@ def net_migration_origin(root: Path) -> pd.DataFrame:
 
 
 def expectations() -> list:
+    import great_expectations.expectations as gxe  # here, not at import: GX takes 3 s to load
+
     return [
         gxe.ExpectColumnValuesToNotBeNull(column="net_migration", meta={"fix": "drop years without a figure"}),
         gxe.ExpectColumnValuesToBeBetween(column="net_migration", min_value=-10_000_000, max_value=10_000_000,

@@ -29,7 +29,6 @@ Both: origin == destination dropped; where both sources report a corridor-year b
 
 from pathlib import Path
 
-import great_expectations.expectations as gxe
 import numpy as np
 import pandas as pd
 
@@ -55,6 +54,8 @@ EUROSTAT_OTHER = "OTHER"
 
 
 def expectations() -> list:
+    import great_expectations.expectations as gxe  # here, not at import: GX takes 3 s to load
+
     return [
         gxe.ExpectColumnValuesToNotBeNull(column="flow", meta={"fix": "drop unreported years instead of leaving them empty"}),
         gxe.ExpectColumnValuesToBeBetween(column="flow", min_value=0,

@@ -5,7 +5,6 @@ development bundle (see README, *Real data*); `migration-fetch` downloads them t
 module (`sources/<table>.py`) names its files in `FILES` and reads them in `read(root)`.
 """
 
-import os
 from importlib import import_module
 from pathlib import Path
 from typing import ClassVar
@@ -32,7 +31,7 @@ class PublishedSource(MigrationSource):
 
     has_reference: ClassVar[bool] = True
 
-    root: str = os.environ.get("MIGRATION_RAW_DIR", DEFAULT_RAW_DIR)
+    root: str = DEFAULT_RAW_DIR  # default_source() sets it from MIGRATION_RAW_DIR
 
     def table(self, name: str) -> pd.DataFrame:
         module = _module(name)

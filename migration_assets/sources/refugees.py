@@ -28,7 +28,6 @@ Both sources report asylum-seekers only from 2000 on.
 
 from pathlib import Path
 
-import great_expectations.expectations as gxe
 import numpy as np
 import pandas as pd
 
@@ -56,6 +55,8 @@ POPSTATS_COLUMNS = {
 
 
 def expectations() -> list:
+    import great_expectations.expectations as gxe  # here, not at import: GX takes 3 s to load
+
     return [
         gxe.ExpectColumnValuesToBeBetween(column="refugees", min_value=0,
                                           meta={"fix": "refugee counts cannot be negative"}),

@@ -12,7 +12,6 @@ in 2004, 27 in 2007, 28 in 2013-2019, 27 from 2020. A value other than 0/1 raise
 
 from pathlib import Path
 
-import great_expectations.expectations as gxe
 import pandas as pd
 
 from ..schemas import RAW, Coverage
@@ -33,6 +32,8 @@ def read(root: Path) -> pd.DataFrame:
 
 
 def expectations() -> list:
+    import great_expectations.expectations as gxe  # here, not at import: GX takes 3 s to load
+
     return [
         gxe.ExpectColumnValuesToBeInSet(column="member", value_set=[0.0, 1.0], meta={"fix": "membership is a 0/1 flag"}),
         gxe.ExpectColumnValuesToNotBeNull(column="member", meta={"fix": "every country-year needs a 0/1 flag"}),
