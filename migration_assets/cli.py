@@ -40,12 +40,13 @@ def _settle_paths() -> None:
     folder afterwards (no `chdir`): DAGSTER_HOME (default: this project), the MIGRATION_* paths the
     user set relative to where they stand, and the unset ones at their defaults under DAGSTER_HOME.
     The runs, the member processes and the instance (runner.instance) then read the same places."""
-    from .preflight import DEFAULT_MODEL_DIR, DEFAULT_RAW_DIR, DEFAULT_WAREHOUSE
+    from .preflight import (DEFAULT_MODEL_DIR, DEFAULT_RAW_DIR, DEFAULT_WAREHOUSE, MODEL_DIR_VAR, RAW_DIR_VAR,
+                            WAREHOUSE_VAR)
 
     home = Path(os.environ.get("DAGSTER_HOME") or PROJECT).resolve()
     os.environ["DAGSTER_HOME"] = str(home)
-    for var, default in (("MIGRATION_WAREHOUSE", DEFAULT_WAREHOUSE), ("MIGRATION_MODEL_DIR", DEFAULT_MODEL_DIR),
-                         ("MIGRATION_RAW_DIR", DEFAULT_RAW_DIR)):
+    for var, default in ((WAREHOUSE_VAR, DEFAULT_WAREHOUSE), (MODEL_DIR_VAR, DEFAULT_MODEL_DIR),
+                         (RAW_DIR_VAR, DEFAULT_RAW_DIR)):
         value = os.environ.get(var)
         if value and "://" in value:  # a URL (s3://...) stays as it is
             continue

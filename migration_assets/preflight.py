@@ -24,6 +24,7 @@ DEFAULT_WAREHOUSE = "data/warehouse.duckdb"
 DEFAULT_MODEL_DIR = "data/models"
 SOURCES = ("synthetic", "published")
 DEFAULT_RAW_DIR = "data/raw"  # as sources/published.py and fetch.py
+RAW_DIR_VAR = "MIGRATION_RAW_DIR"
 LOCK_WAIT_VAR = "MIGRATION_LOCK_WAIT"
 DEFAULT_LOCK_WAIT_S = 5.0  # how long a connection waits for a lock held by another process
 PREFLIGHT_LOCK_WAIT_S = 2.0
@@ -184,6 +185,11 @@ def check_model_dir(path: str | os.PathLike) -> Path | str:
     return p
 
 
+def raw_dir() -> str:
+    """The folder of the published files: MIGRATION_RAW_DIR, else data/raw."""
+    return os.environ.get(RAW_DIR_VAR) or DEFAULT_RAW_DIR
+
+
 def source_kind() -> str:
     """MIGRATION_SOURCE, checked: 'synthetic' (default) or 'published'."""
     kind = os.environ.get("MIGRATION_SOURCE", "synthetic")
@@ -226,7 +232,7 @@ def check_source() -> str:
     """MIGRATION_SOURCE is known and, for published data, MIGRATION_RAW_DIR is a folder."""
     kind = source_kind()
     if kind == "published":
-        root = _absolute(os.environ.get("MIGRATION_RAW_DIR", DEFAULT_RAW_DIR))
+        root = _absolute(raw_dir())
         if not root.is_dir():
             problem = "is not a directory" if root.exists() else "does not exist"
             raise PreflightError(f"MIGRATION_RAW_DIR {root} {problem}: download the published files with "

@@ -21,12 +21,12 @@ from dagster_duckdb.io_manager import DuckDbClient, _get_cleanup_statement
 from dagster_duckdb_pandas import DuckDBPandasIOManager, DuckDBPandasTypeHandler
 from fsspec.implementations.local import LocalFileSystem
 
-from .preflight import DEFAULT_MODEL_DIR, DEFAULT_WAREHOUSE, connect_warehouse
+from .preflight import DEFAULT_MODEL_DIR, DEFAULT_WAREHOUSE, MODEL_DIR_VAR, WAREHOUSE_VAR, connect_warehouse
 from .sources.source import default_source
 
 
 def warehouse_path() -> str:
-    return os.environ.get("MIGRATION_WAREHOUSE", DEFAULT_WAREHOUSE)
+    return os.environ.get(WAREHOUSE_VAR, DEFAULT_WAREHOUSE)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -242,10 +242,10 @@ def setting(var: str, default: str) -> str | dg.EnvVar:
 
 def default_resources() -> dict[str, Any]:
     return {
-        "io_manager": WarehouseIOManager(database=setting("MIGRATION_WAREHOUSE", DEFAULT_WAREHOUSE)),
+        "io_manager": WarehouseIOManager(database=setting(WAREHOUSE_VAR, DEFAULT_WAREHOUSE)),
         # the same database as io_manager: the estimates replace their four tables in one transaction
         # through it (ensemble/assets.py publish_estimates), and read the flows they revise
-        "warehouse": WarehouseResource(database=setting("MIGRATION_WAREHOUSE", DEFAULT_WAREHOUSE)),
-        "model_store": ModelStore(root=setting("MIGRATION_MODEL_DIR", DEFAULT_MODEL_DIR)),
+        "warehouse": WarehouseResource(database=setting(WAREHOUSE_VAR, DEFAULT_WAREHOUSE)),
+        "model_store": ModelStore(root=setting(MODEL_DIR_VAR, DEFAULT_MODEL_DIR)),
         "source": default_source(),
     }

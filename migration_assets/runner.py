@@ -54,7 +54,7 @@ def instance() -> dg.DagsterInstance:
                     else absolute(v) for k, v in value.items()}
         return value
 
-    overrides = {k: absolute(v) for k, v in settings.items() if absolute(v) != v}
+    overrides = {k: v for k, v in ((k, absolute(v)) for k, v in settings.items()) if v != settings[k]}
     return dg.DagsterInstance.from_ref(InstanceRef.from_dir(str(home), overrides=overrides))
 
 

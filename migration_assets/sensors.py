@@ -22,7 +22,6 @@ changed since they were downloaded; the sensor then sees the new content.
 """
 
 import hashlib
-import os
 from pathlib import Path
 
 import dagster as dg
@@ -185,9 +184,9 @@ def reissued_downloads(root: Path, version=None) -> list:
 @dg.op(description="Re-download the catalog files that their publisher re-issued (by ETag or Last-Modified).")
 def refresh_reissued_files(context: dg.OpExecutionContext) -> None:
     from . import fetch
-    from .preflight import DEFAULT_RAW_DIR
+    from .preflight import raw_dir
 
-    root = Path(os.environ.get("MIGRATION_RAW_DIR") or DEFAULT_RAW_DIR)  # where migration-fetch downloads
+    root = Path(raw_dir())  # where migration-fetch downloads
     due = reissued_downloads(root)
     context.log.info(f"{len(due)} re-issued file(s) to download into {root}: {[e.path for e in due]}")
     if due and fetch.run(due, root, force=True):

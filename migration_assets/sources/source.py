@@ -10,7 +10,6 @@ the comparison with them. The published files' source is `sources/published.py`.
 from __future__ import annotations
 
 import hashlib
-import os
 from functools import lru_cache
 from typing import ClassVar
 
@@ -115,7 +114,7 @@ def default_source() -> MigrationSource:
     kind = source_kind()  # raises, with the fix, for anything but the two below
     if kind == "synthetic":
         return SyntheticSource()
-    from ..preflight import DEFAULT_RAW_DIR
+    from ..preflight import raw_dir
     from .published import PublishedSource
 
-    return PublishedSource(root=os.environ.get("MIGRATION_RAW_DIR") or DEFAULT_RAW_DIR)
+    return PublishedSource(root=raw_dir())
