@@ -9,6 +9,7 @@ import torch
 
 from migration_assets.model.ensemble import Ensemble, MemberPasses
 from migration_assets.model.loss import Scales, banded_loss, level_loss, loss_terms, predictions, psi
+from migration_assets.model import network
 from migration_assets.model.network import EdgeStructure, bilateral, net_migration, roll
 from migration_assets.model.tensors import build_inputs
 from migration_assets.model.train import TrainConfig, device_for, evaluate, fit, new_model, simulate, windows
@@ -143,6 +144,29 @@ def test_training_reduces_loss_is_seeded_and_uses_the_learning_rate(tiny):
     untrained = new_model(inputs, len(targets.sources), 8)
     for a, b in zip(other.state_dict().values(), untrained.state_dict().values()):
         assert torch.equal(a, b)  # learning rate 0 really means no step
+
+
+def test_large_rolls_run_compiled_to_the_same_numbers(tiny, monkeypatch):
+    """Rolls of at least COMPILE_MIN_EDGES edges (the real panel) take each year through torch.compile:
+    training and the float64 inference passes give what the eager step gives."""
+    from torch._inductor.cpp_builder import get_cpp_compiler
+    try:
+        get_cpp_compiler()
+    except Exception as error:  # inductor needs a C++ compiler; without one every roll stays eager
+        pytest.skip(f"no C++ compiler for torch.compile: {error}")
+    _, inputs, targets = tiny
+    config = TrainConfig(hidden=8, epochs=3, log_every=1)
+    eager, eager_history = fit(inputs, targets, config, seed=3)
+    eager_flows, eager_stocks = simulate(eager, inputs, 1, 0.1, seed=4)
+    monkeypatch.setattr(network, "COMPILE_MIN_EDGES", 0)
+    assert network.step_for(inputs.n_edges) is not network.year_step
+    compiled, history = fit(inputs, targets, config, seed=3)
+    flows, stocks = simulate(compiled, inputs, 1, 0.1, seed=4)
+    assert [r["loss"] for r in history] == pytest.approx([r["loss"] for r in eager_history], rel=1e-4)
+    assert np.allclose(flows, eager_flows, rtol=1e-3) and np.allclose(stocks, eager_stocks, rtol=1e-3)
+    monkeypatch.setattr(network, "COMPILE_MIN_EDGES", 10**9)
+    again, _ = simulate(compiled, inputs, 1, 0.1, seed=4)  # the same weights, eager: float64 to rounding
+    assert np.allclose(flows, again, rtol=1e-9, atol=1e-9)
 
 
 def test_training_on_the_device_found_gives_a_member_on_the_cpu(tiny):

@@ -142,51 +142,94 @@ def roll_years(model: FlowNet, inputs: ModelInputs, es: EdgeStructure, start: in
     dyad_od = model.dyad_od(dyad).reshape(n * n, -1)
     dyad_bd = model.dyad_bd(dyad).reshape(n * n, -1)
     static = dyad_od.index_select(0, es.pair) + dyad_bd.index_select(0, es.bd)
-    eye = torch.arange(n, device=stocks.device)
+    step = step_for(es.birth.numel())
     flows, path = [], []
     for t in range(start, stop):
-        cf = inputs.country_features[t].to(dtype)
-        ref = inputs.refugee_features[t].to(dtype).reshape(-1)
-        union = cf[:, UNION]
-        flat = stocks.reshape(-1)
-        feedback = torch.log1p(flat.detach().clamp_min(0)) / STOCK_SCALE
-        x_edge = torch.stack(
-            [
-                ref[es.cell_from],
-                ref[es.bd],
-                union[es.origin] * union[es.destination],
-                es.native.to(dtype),
-                es.returning.to(dtype),
-                feedback[es.cell_from],
-                feedback[es.bd],
-                torch.log1p(arrived[es.cell_from]) / STOCK_SCALE,
-            ],
-            dim=1,
-        )
-        a = torch.tanh(
-            (model.birth(cf) + model.birth_effect).index_select(0, es.birth)
-            + (model.origin(cf) + model.origin_effect).index_select(0, es.origin)
-            + (model.destination(cf) + model.destination_effect).index_select(0, es.destination)
-            + static + model.edge(x_edge)
-        )
-        h = model.cell(a, h)
-        logits = model.head(h).squeeze(-1)
-        p = model.prior
-        diaspora = STOCK_SCALE * (feedback[es.bd] - feedback[es.cell_from])  # log (1 + S_ik) − log (1 + S_ij)
-        logits = logits + torch.where(es.native.bool(), p[0] * diaspora + p[1],
-                                      torch.where(es.returning.bool(), p[2], p[3]))
-        share = es.group_share(logits)
-        survive = 1.0 - inputs.death_rate[t].to(dtype)
-        moved = survive[es.origin] * flat.index_select(0, es.cell_from) * share
-        nxt = (survive.unsqueeze(0) * stocks).reshape(-1)
-        nxt = nxt.index_add(0, es.cell_to, moved).index_add(0, es.cell_from, -moved)
-        nxt = nxt.reshape(n, n)
-        nxt = nxt.index_put((eye, eye), nxt[eye, eye] + inputs.births[t].to(dtype))
-        arrived = torch.zeros(n * n, dtype=dtype, device=moved.device).index_add(0, es.cell_to, moved.detach())
+        moved, stocks, h, arrived = step(
+            model, es, static, inputs.country_features[t].to(dtype), inputs.refugee_features[t].to(dtype),
+            inputs.death_rate[t].to(dtype), inputs.births[t].to(dtype), stocks, h, arrived)
         flows.append(moved)
-        path.append(nxt)
-        stocks = nxt
+        path.append(stocks)
     return torch.stack(flows), torch.stack(path), RollState(stocks, h, arrived)
+
+
+def year_step(model: FlowNet, es: EdgeStructure, static: torch.Tensor, cf: torch.Tensor, refugees: torch.Tensor,
+              death_rate: torch.Tensor, births: torch.Tensor, stocks: torch.Tensor, h: torch.Tensor,
+              arrived: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    """One flow year: the movers of every edge (E,), the stocks on 1 January of the next year (N, N),
+    and the GRU state and arrivals (per stock cell) that the next year reads."""
+    n = es.n
+    dtype = stocks.dtype
+    ref = refugees.reshape(-1)
+    union = cf[:, UNION]
+    flat = stocks.reshape(-1)
+    feedback = torch.log1p(flat.detach().clamp_min(0)) / STOCK_SCALE
+    x_edge = torch.stack(
+        [
+            ref[es.cell_from],
+            ref[es.bd],
+            union[es.origin] * union[es.destination],
+            es.native.to(dtype),
+            es.returning.to(dtype),
+            feedback[es.cell_from],
+            feedback[es.bd],
+            torch.log1p(arrived[es.cell_from]) / STOCK_SCALE,
+        ],
+        dim=1,
+    )
+    a = torch.tanh(
+        (model.birth(cf) + model.birth_effect).index_select(0, es.birth)
+        + (model.origin(cf) + model.origin_effect).index_select(0, es.origin)
+        + (model.destination(cf) + model.destination_effect).index_select(0, es.destination)
+        + static + model.edge(x_edge)
+    )
+    h = model.cell(a, h)
+    logits = model.head(h).squeeze(-1)
+    p = model.prior
+    diaspora = STOCK_SCALE * (feedback[es.bd] - feedback[es.cell_from])  # log (1 + S_ik) − log (1 + S_ij)
+    logits = logits + torch.where(es.native.bool(), p[0] * diaspora + p[1],
+                                  torch.where(es.returning.bool(), p[2], p[3]))
+    share = es.group_share(logits)
+    survive = 1.0 - death_rate
+    moved = survive[es.origin] * flat.index_select(0, es.cell_from) * share
+    nxt = (survive.unsqueeze(0) * stocks).reshape(-1)
+    nxt = nxt.index_add(0, es.cell_to, moved).index_add(0, es.cell_from, -moved)
+    nxt = nxt.reshape(n, n)
+    eye = torch.arange(n, device=stocks.device)
+    nxt = nxt.index_put((eye, eye), nxt[eye, eye] + births)
+    arrived = torch.zeros(n * n, dtype=dtype, device=moved.device).index_add(0, es.cell_to, moved.detach())
+    return moved, nxt, h, arrived
+
+
+# Rolls over at least this many edges take each year through torch.compile: inductor fuses the
+# step's elementwise work over edges into C++ loops. On the real panel (105,146 edges), six epochs of
+# training on one thread take 26 s instead of 36 s with 1.8 GB resident instead of 2.6 GB, and a
+# member's five float64 inference passes on two threads 15 s instead of 24 s. Compiling costs
+# 15-60 s once per process, less where inductor's on-disk cache (/tmp/torchinductor_$USER) holds
+# the graphs. Smaller rolls (the synthetic world, the tests) stay eager: there compiling would
+# cost more than it saves.
+COMPILE_MIN_EDGES = 50_000
+_compiled_step = None
+
+
+def step_for(n_edges: int):
+    """year_step, compiled for rolls of at least COMPILE_MIN_EDGES edges when a C++ compiler is
+    there (inductor needs one); eager otherwise."""
+    global _compiled_step
+    if n_edges < COMPILE_MIN_EDGES:
+        return year_step
+    if _compiled_step is None:
+        _compiled_step = torch.compile(year_step, dynamic=False) if _has_cpp_compiler() else year_step
+    return _compiled_step
+
+
+def _has_cpp_compiler() -> bool:
+    try:
+        from torch._inductor.cpp_builder import get_cpp_compiler
+        get_cpp_compiler()
+        return True
+    except Exception:  # no compiler found, or a torch without this helper: stay eager
+        return False
 
 
 def bilateral(flows: torch.Tensor, structure: EdgeStructure) -> torch.Tensor:
