@@ -26,7 +26,7 @@ from migration_assets.model.network import EdgeStructure, bilateral, roll
 from migration_assets.model.tensors import build_inputs, build_targets
 from migration_assets.model.train import TrainConfig, fit
 from migration_assets.validation import metrics
-from migration_assets.validation.anchors import dataset
+from migration_assets.panel.build import dataset
 from migration_assets.validation.heldout import Member, out_of_fold
 
 PANEL = ["countries", "country_year", "dyads", "refugees", "initial_stocks", "edges", "flow_targets",

@@ -151,7 +151,12 @@ def train_members_in_parallel(instance: dg.DagsterInstance, members: list[str], 
             command = [str(Path(sys.executable).parent / "dagster"), "job", "execute", "-m",
                        "migration_assets.definitions", "-a", "defs", "-j", TRAIN_MEMBERS, "--tags", json.dumps(tags),
                        "-c", str(config)]
-            return subprocess.Popen(command, stdout=2,  # both to this process's stderr (the log)
+            # Dagster marks `dagster job execute` superseded (by `dg launch`); it still runs the job with our tags,
+            # and its warning was the first lines of every member's log
+            quiet = ",".join(filter(None, [os.environ.get("PYTHONWARNINGS"),
+                                           "ignore:Function `job_execute_command` is superseded"]))
+            env = {**os.environ, "PYTHONWARNINGS": quiet}
+            return subprocess.Popen(command, stdout=2, env=env,  # both to this process's stderr (the log)
                                     cwd=os.environ.get("DAGSTER_HOME"),  # where dagster.yaml's relative folders are
                                     preexec_fn=functools.partial(die_with_parent, os.getpid()))
 
