@@ -188,6 +188,28 @@ def test_training_on_the_device_found_gives_a_member_on_the_cpu(tiny):
         fit(inputs, targets, config, seed=1, device="no-such-device")
 
 
+def test_each_source_reports_with_a_bias_and_a_size_elasticity(tiny):
+    """A source compares the model's flow F as F·exp(b + δ(log(1 + F) − log 1000)); the level
+    sources (Meta) keep b = δ = 0 through training, the others learn theirs."""
+    _, inputs, targets = tiny
+    model = _random_model(inputs, targets)
+    es = EdgeStructure(inputs.edges, inputs.n_countries)
+    with torch.no_grad():
+        flows, stocks = roll(model, inputs.to(torch.float32))
+        args = (flows, stocks, bilateral(flows, es), net_migration(flows, es), targets, inputs.n_countries)
+        plain = predictions(*args)["flow"]
+        bias = torch.tensor([0.5, 0.0, -0.2])
+        elasticity = torch.tensor([0.1, -0.3, 0.0])
+        got = predictions(*args, bias, elasticity)["flow"]
+    s = targets.flow_source
+    expected = plain * torch.exp(bias[s] + elasticity[s] * (torch.log1p(plain) - np.log(1000.0)))
+    assert torch.allclose(got, expected, rtol=1e-5)
+    level = dataclasses.replace(TrainConfig(hidden=8, epochs=4), level_sources=(targets.sources[1],))
+    trained, _ = fit(inputs, targets, level, seed=1)
+    assert float(trained.source_elasticity[1]) == 0 and float(trained.source_bias[1]) == 0
+    assert float(trained.source_elasticity[0]) != 0 and float(trained.source_elasticity[2]) != 0
+
+
 def test_training_windows_cut_only_where_no_stock_change_spans(tiny):
     _, _, targets = tiny
     # stock points at 0, 5, 10, 15, 20, 25, 29, 30, and one target from 10 to 20 over 15

@@ -38,7 +38,7 @@ from .checks import INVARIANT_SPECS, KEYS, invariant_results
 
 PANEL_INPUTS = ["countries", "country_year", "dyads", "refugees", "initial_stocks", "edges"]
 TARGET_INPUTS = ["stock_targets", "net_migration_targets", "flow_targets"]
-MODEL_CODE_VERSION = "gru-v5"
+MODEL_CODE_VERSION = "gru-v6"  # v6: a size elasticity of each source's reporting
 
 
 def _ins(names: list[str]) -> dict[str, dg.AssetIn]:
@@ -150,6 +150,7 @@ def member(context: dg.AssetExecutionContext, config: MemberConfig, model_store:
         **{f"heldout_{k}": v for k, v in heldout_err.items() if k == "mae_flow"},
         "loss_curve": metadata.table(pd.DataFrame(history), digits=5),
         "source_bias": dg.MetadataValue.json(dict(zip(train.sources, model.source_bias.detach().tolist()))),
+        "source_elasticity": dg.MetadataValue.json(dict(zip(train.sources, model.source_elasticity.detach().tolist()))),
     })
 
 
@@ -158,6 +159,9 @@ def trained_members(model_store: ModelStore, keys: list[str], inputs) -> list[tu
     out = []
     for key in keys:
         state, record = model_store.load(key)
+        if record.get("code_version") != MODEL_CODE_VERSION:
+            raise dg.Failure(f"member {key} was trained by model code {record.get('code_version')}, this is "
+                             f"{MODEL_CODE_VERSION}: re-materialize models/member for all partitions")
         if record["countries"] != inputs.countries or record["edges"] != inputs.n_edges:
             raise dg.Failure(f"member {key} was trained on another panel (countries or edges differ); "
                              "re-materialize models/member for all partitions")

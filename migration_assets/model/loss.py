@@ -9,8 +9,9 @@ For each target kind (stock changes, net migration, observed flows):
   interval and year weighs the same (the paper standardised per five-year batch);
 - the tolerance band ε is relative to the target itself, not to its distance from a batch mean
   (method.md §9, bug 5);
-- observed flows are compared after a learned per-source reporting bias exp(b_source), weakly
-  pulled towards 0, except for the level sources (Meta), whose bias is fixed at 0;
+- observed flows are compared after a learned per-source reporting bias exp(b_source) and size
+  elasticity (`predictions`), weakly pulled towards 0, except for the level sources (Meta), whose
+  bias and elasticity are fixed at 0;
 - a level term compares, for each level source and year, the total of its training cells with the
   model's total over the same cells (`level_loss`): the Yeo–Johnson residuals alone fit the shape
   of the flows but leave their totals short;
@@ -23,6 +24,7 @@ For each target kind (stock changes, net migration, observed flows):
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import torch
@@ -77,9 +79,19 @@ class LossWeights:
     lam: float
 
 
+# the corridor size at which a source's reporting bias b_s alone says how it reports (persons a year)
+REPORTING_PIVOT = 1000.0
+
+
 def predictions(flows: torch.Tensor, stocks: torch.Tensor, bilateral: torch.Tensor, net: torch.Tensor,
-                targets: Targets, n: int, source_bias: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
-    """Model values at the target entries. flows/stocks as from `roll`, bilateral (Y, N*N), net (Y, N)."""
+                targets: Targets, n: int, source_bias: torch.Tensor | None = None,
+                source_elasticity: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
+    """Model values at the target entries. flows/stocks as from `roll`, bilateral (Y, N*N), net (Y, N).
+
+    A flow cell is compared as its source would report the model's flow F:
+    F · exp(b_s + δ_s · (log(1 + F) − log 1000)), with the source's reporting bias b_s and its size
+    elasticity δ_s (0 when not given): statistical systems miss small corridors more, or less, than
+    large ones (registration thresholds; Facebook's 12-month rule catches circular moves)."""
     # flat index_select, not advanced indexing: its backward is an index_add, several times faster on CPU
     flat = stocks.reshape(-1)
     cells = n * n
@@ -87,7 +99,11 @@ def predictions(flows: torch.Tensor, stocks: torch.Tensor, bilateral: torch.Tens
     pair = targets.flow_origin * n + targets.flow_destination
     flow = bilateral.reshape(-1).index_select(0, targets.flow_year * cells + pair)
     if source_bias is not None and source_bias.numel():
-        flow = flow * torch.exp(source_bias.index_select(0, targets.flow_source))
+        log_ratio = source_bias.index_select(0, targets.flow_source)
+        if source_elasticity is not None:
+            size = torch.log1p(flow.clamp_min(0)) - math.log(REPORTING_PIVOT)
+            log_ratio = log_ratio + source_elasticity.index_select(0, targets.flow_source) * size
+        flow = flow * torch.exp(log_ratio)
     level = flat.index_select(0, targets.stock_end * cells + cell)
     return {
         "stock": level - flat.index_select(0, targets.stock_start * cells + cell),
@@ -114,8 +130,11 @@ def level_loss(flow: torch.Tensor, targets: Targets, anchored: torch.Tensor) -> 
 
 
 def loss_terms(pred: dict[str, torch.Tensor], targets: Targets, scales: Scales, weights: LossWeights,
-               source_bias: torch.Tensor, anchored: torch.Tensor) -> dict[str, torch.Tensor]:
-    """The weighted terms of the loss; `anchored` marks the level sources (bool per source)."""
+               source_bias: torch.Tensor, anchored: torch.Tensor, source_elasticity: torch.Tensor | None = None
+               ) -> dict[str, torch.Tensor]:
+    """The weighted terms of the loss; `anchored` marks the level sources (bool per source). The
+    reporting biases and size elasticities are pulled weakly towards 0."""
+    reporting = (source_bias**2).sum() + ((source_elasticity**2).sum() if source_elasticity is not None else 0.0)
     return {
         "level": weights.level * level_loss(pred["flow"], targets, anchored),
         "stock": weights.stock * banded_loss(pred["stock"], targets.stock_change, targets.stock_weight,
@@ -127,5 +146,5 @@ def loss_terms(pred: dict[str, torch.Tensor], targets: Targets, scales: Scales, 
                                          weights.band, weights.lam),
         "flow": weights.flow * banded_loss(pred["flow"], targets.flow_value, targets.flow_weight, scales.flow,
                                            weights.band, weights.lam),
-        "source_bias": weights.source_bias * (source_bias**2).sum(),
+        "source_bias": weights.source_bias * reporting,
     }

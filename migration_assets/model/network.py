@@ -68,8 +68,10 @@ class FlowNet(nn.Module):
         # returns and onward moves (see `roll`).
         self.prior = nn.Parameter(torch.tensor([1.0, NATIVE_PRIOR, RETURN_PRIOR, ONWARD_PRIOR]))
         nn.init.zeros_(self.head[-1].bias)
-        # Reporting bias of each observed-flow source (log scale), learned.
+        # Reporting bias of each observed-flow source (log scale) and its size elasticity, learned
+        # (loss.predictions).
         self.source_bias = nn.Parameter(torch.zeros(n_sources))
+        self.source_elasticity = nn.Parameter(torch.zeros(n_sources))
 
 
 class EdgeStructure:

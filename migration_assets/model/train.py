@@ -94,7 +94,7 @@ def evaluate(model: FlowNet, inputs: ModelInputs, targets: Targets, structure: E
     with torch.no_grad():
         flows, stocks = roll(model, inputs, structure=es)
         pred = predictions(flows, stocks, bilateral(flows, es), net_migration(flows, es), targets,
-                           inputs.n_countries, model.source_bias)
+                           inputs.n_countries, model.source_bias, model.source_elasticity)
     return {
         "mae_stock_change": _mae(pred["stock"], targets.stock_change),
         "mae_net_migration": _mae(pred["net"], targets.net_value),
@@ -136,7 +136,8 @@ def fit(inputs: ModelInputs, train: Targets, config: TrainConfig, seed: int,
         epochs, learning_rate = config.finetune_epochs, config.finetune_learning_rate
     anchored = torch.tensor([s in config.level_sources for s in train.sources], dtype=torch.bool, device=where)
     if anchored.any():
-        model.source_bias.register_hook(lambda grad: grad.masked_fill(anchored, 0.0))
+        for reporting in (model.source_bias, model.source_elasticity):
+            reporting.register_hook(lambda grad: grad.masked_fill(anchored, 0.0))
     es = EdgeStructure(inputs.edges, inputs.n_countries)
     scales = Scales.of(train, config.yeo_johnson_lambda)
     weights = config.loss_weights()
@@ -158,8 +159,8 @@ def fit(inputs: ModelInputs, train: Targets, config: TrainConfig, seed: int,
             flows = torch.cat([flows_now[:a], f, flows_now[b:]])
             stocks = torch.cat([stocks_now[: a + 1], s, stocks_now[b + 1:]])
             pred = predictions(flows, stocks, bilateral(flows, es), net_migration(flows, es), train,
-                               inputs.n_countries, model.source_bias)
-            terms = loss_terms(pred, train, scales, weights, model.source_bias, anchored)
+                               inputs.n_countries, model.source_bias, model.source_elasticity)
+            terms = loss_terms(pred, train, scales, weights, model.source_bias, anchored, model.source_elasticity)
             loss = sum(terms.values())
             optimiser.zero_grad()
             loss.backward()
