@@ -123,7 +123,7 @@ def heldout_log_errors(model, inputs, heldout) -> np.ndarray:
     with torch.no_grad():
         flows, stocks = roll(model, x, structure=structure)
         pred = predictions(flows, stocks, bilateral(flows, structure), net_migration(flows, structure), heldout,
-                           inputs.n_countries, model.source_bias)["flow"]
+                           inputs.n_countries, model.source_bias, model.source_elasticity)["flow"]
     return (torch.log1p(pred.clamp_min(0)) - torch.log1p(heldout.flow_value)).abs().numpy()
 
 

@@ -192,7 +192,11 @@ def test_materialize_all_in_the_ui_succeeds(project, instance):
             time.sleep(5)
     finally:
         os.killpg(server.pid, 15)
-        server.wait(timeout=60)
+        try:
+            server.wait(timeout=60)
+        except subprocess.TimeoutExpired:  # once, `dagster dev` outlived its 60 s after the backfill ended:
+            os.killpg(server.pid, 9)  # its shutdown is not what this test checks
+            server.wait(timeout=30)
     runs = instance.get_runs(dg.RunsFilter(tags={"dagster/backfill": backfill}))
     failed = [(r.job_name, r.run_id) for r in runs if r.status != dg.DagsterRunStatus.SUCCESS]
     assert status in ("COMPLETED", "COMPLETED_SUCCESS") and runs and not failed, (status, failed)
