@@ -12,7 +12,8 @@ from migration_assets.model.loss import Scales, banded_loss, level_loss, loss_te
 from migration_assets.model import network
 from migration_assets.model.network import EdgeStructure, bilateral, net_migration, roll
 from migration_assets.model.tensors import build_inputs
-from migration_assets.model.train import TrainConfig, device_for, evaluate, fit, new_model, simulate, windows
+from migration_assets.model.train import (TrainConfig, device_for, evaluate, fit, new_model, simulate, simulate_once,
+                                          windows)
 from migration_assets.synthetic import WorldConfig, generate_world
 
 from .conftest import model_data, panel_frames
@@ -283,6 +284,25 @@ def test_folds_split_flow_targets(tiny):
     assert torch.equal(train.stock_change, targets.stock_change)
     scales = Scales.of(train)
     assert scales.stock > 0 and scales.flow > 0 and scales.net > 0
+
+
+def test_validation_keeps_the_passes_the_estimates_take(tiny):
+    """simulate_once: the passes kept by the first caller (validation) are handed to the second (the
+    estimates) when weights, inputs and settings are the same, and computed anew otherwise."""
+    _, inputs, targets = tiny
+    model = _random_model(inputs, targets)
+    kept = simulate_once(model, inputs, 2, 0.1, seed=7, keep=True)
+    assert simulate_once(model, inputs, 2, 0.1, seed=7, keep=True) is kept
+    frames = panel_frames(tiny[0])  # the same panel, built again as each asset does
+    again = build_inputs(*(frames[n] for n in ["countries", "country_year", "dyads", "refugees", "initial_stocks",
+                                               "edges"]))
+    assert simulate_once(model, again, 2, 0.1, seed=7, keep=False) is kept  # handed over ...
+    fresh = simulate_once(model, again, 2, 0.1, seed=7, keep=False)  # ... once
+    assert fresh is not kept and all(np.array_equal(a, b) for a, b in zip(fresh, kept))
+    assert all(np.array_equal(a, b) for a, b in zip(fresh, simulate(model, inputs, 2, 0.1, seed=7)))
+    other = _random_model(inputs, targets, seed=1)
+    assert not np.array_equal(simulate_once(other, inputs, 2, 0.1, seed=7, keep=False)[0], kept[0])
+    assert not np.array_equal(simulate_once(model, inputs, 2, 0.1, seed=8, keep=False)[0], kept[0])
 
 
 def test_simulate_and_ensemble_tables(tiny):

@@ -26,7 +26,7 @@ from ..model.ensemble import Ensemble, MemberPasses
 from ..model.tensors import build_inputs, build_targets
 from ..automation import ESTIMATE_YEARS, KEEP_TRAINED
 from ..model import update
-from ..model.train import TrainConfig, device_for, evaluate, fit, new_model, simulate
+from ..model.train import TrainConfig, device_for, evaluate, fit, new_model, simulate_once
 from ..partitions import MEMBER_POOL, MEMBERS, YEAR_EXPR, YEARLY_PANEL, YEARS, member_index
 from ..resources import ModelStore, replace_table_slice
 from ..processes import end_with_run
@@ -321,8 +321,9 @@ def ensemble_estimates(context: dg.AssetExecutionContext, config: EstimateConfig
         raise dg.Failure("no trained members: materialize models/member for at least one partition first")
     passes = []
     for key, net, record in trained_members(model_store, used, inputs):
-        flows, stocks = simulate(net, inputs, config.samples_per_member, config.initial_stock_noise,
-                                 seed=10_000 + record["seed"])
+        # the passes validation rolled with the same seed, when it ran in this process
+        flows, stocks = simulate_once(net, inputs, config.samples_per_member, config.initial_stock_noise,
+                                      seed=10_000 + record["seed"], keep=False)
         passes.append(MemberPasses(flows=flows, stocks=stocks))
     ens = Ensemble(passes, inputs.countries, inputs.years, inputs.edges.numpy())
     tables = {

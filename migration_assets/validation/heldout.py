@@ -16,7 +16,7 @@ import pandas as pd
 
 from ..model.network import FlowNet
 from ..model.tensors import ModelInputs
-from ..model.train import simulate
+from ..model.train import simulate_once
 from .calibration import LEVELS, label
 
 
@@ -67,7 +67,9 @@ def out_of_fold(inputs: ModelInputs, members: list[Member], flow_targets: pd.Dat
         t = cells["year"].map(year_index).to_numpy()
         draws, central = [], []
         for member in (m for m in members if m.fold == fold):
-            flows, stocks = simulate(member.model, inputs, samples, stock_noise, seed=10_000 + member.seed)
+            # kept for the estimates, which roll the same member with the same seed
+            flows, stocks = simulate_once(member.model, inputs, samples, stock_noise, seed=10_000 + member.seed,
+                                          keep=True)
             if on_passes is not None:
                 on_passes(flows, stocks)
             d = corridor_draws(flows, edges, corridors, codes)[:, t, corridor_of]  # (P, cells)
