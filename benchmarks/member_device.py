@@ -7,18 +7,23 @@ epochs as the member asset does, with `device: auto` unless told otherwise, and 
 the seconds per epoch, the peak memory and the final loss.
 
     python benchmarks/member_device.py [--warehouse data/warehouse.duckdb] [--epochs 10]
-        [--device auto|cpu|cuda] [--threads 2] [--hidden 16]
+        [--device auto|cpu|cuda] [--threads 2] [--hidden 16] [--eager]
+
+On a real run's warehouse (50,000+ edges) the year step is compiled, as in the member asset:
+`--eager` times the same member without compiling.
 """
 
 import argparse
 import dataclasses
 import os
 import resource
+import sys
 import time
 
 import duckdb
 import torch
 
+from migration_assets.model import network
 from migration_assets.model.tensors import build_inputs, build_targets
 from migration_assets.model.train import TrainConfig, device_for, fit
 
@@ -33,8 +38,12 @@ def main() -> None:
     parser.add_argument("--device", default="auto")
     parser.add_argument("--threads", type=int, default=2, help="torch threads on the CPU")
     parser.add_argument("--hidden", type=int, default=TrainConfig.hidden)
+    parser.add_argument("--eager", action="store_true",
+                        help="never compile the year step (model/network.py COMPILE_MIN_EDGES), to compare")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
+    if args.eager:
+        network.COMPILE_MIN_EDGES = sys.maxsize
 
     with duckdb.connect(args.warehouse, read_only=True) as con:
         t = {n: con.sql(f"select * from panel.{n}").df() for n in PANEL}
