@@ -7,7 +7,7 @@ prints its held-out scores on that fold beside the paper's published flows on th
 the run's warehouse and writes nothing there.
 
     python benchmarks/fold_experiment.py --run DIR [--fold 0] [--seed 0] [--threads 2] \
-        [--config '{"epochs": 200, "weight_flow": 1.0}']
+        [--config '{"epochs": 200, "weight_flow": 1.0}'] [--cells heldout.csv]
 
 The fold-0/fold-1 figures of the issue 4 closing note come from this script (with the code of
 each commit named there).
@@ -40,6 +40,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--config", default="{}", help="TrainConfig fields to override, as JSON")
+    parser.add_argument("--cells", help="also write the held-out cells (reported, ours, the paper's) to this CSV")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
 
@@ -60,6 +61,8 @@ def main() -> None:
     cells = cells.merge(paper, on=["year", "origin", "destination"], how="left").fillna({"gaskin_abel": 0.0})
     cells = cells.rename(columns={"predicted": "ours_heldout"})
     cells["dataset"] = dataset(cells["source"])
+    if args.cells:
+        cells.to_csv(args.cells, index=False)
     scores = metrics.scores(cells, "annual_heldout_flows", "reported", ["ours_heldout", "gaskin_abel"],
                             {"pooled": None, "dataset": "dataset", "source": "source"},
                             share_of=["source", "year", "destination"])

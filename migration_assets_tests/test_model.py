@@ -115,6 +115,32 @@ def test_banded_loss():
     assert banded_loss(torch.tensor([100.0, 5.0]), torch.tensor([100.0, 500.0]), torch.tensor([1.0, 0.0]), 10.0, 0.01) == 0
 
 
+def test_flow_log_term_charges_small_corridors_by_their_ratio(tiny):
+    """At λ = 0.5 a small corridor estimated at a sixth of what is reported costs next to nothing
+    beside a large one estimated at half; in log space the small miss costs, and the large one is
+    inside the band (left to the λ = 0.5 term)."""
+    _, _, targets = tiny
+    reported = torch.tensor([60.0, 100_000.0])
+    flows = dataclasses.replace(targets, flow_value=reported, flow_weight=torch.ones(2),
+                                flow_year=torch.zeros(2, dtype=torch.long), flow_source=torch.zeros(2, dtype=torch.long))
+    scales = Scales.of(flows)
+    assert scales.flow_log == pytest.approx(float(torch.log1p(reported.double()).std()))
+    weights = TrainConfig().loss_weights()
+    anchored = torch.zeros(len(targets.sources), dtype=torch.bool)
+    bias = torch.zeros(len(targets.sources))
+
+    def terms(small: float, large: float) -> dict:
+        return loss_terms({"flow": torch.tensor([small, large]), "stock": targets.stock_change,
+                           "stock_level": targets.stock_level, "net": targets.net_value},
+                          flows, scales, weights, bias, anchored)
+
+    small_off, large_off = terms(10.0, 100_000.0), terms(60.0, 50_000.0)
+    assert small_off["flow"] < large_off["flow"] / 100
+    assert small_off["flow_log"] > 0 and large_off["flow_log"] == 0
+    assert terms(60.0, 100_000.0)["flow_log"] == 0
+    assert TrainConfig(weight_flow_log=0.0).loss_weights().flow_log == 0
+
+
 def test_level_loss_compares_each_level_source_year_by_its_total(tiny):
     _, _, targets = tiny
     # two sources, two years: source 0 sets the level, source 1 does not

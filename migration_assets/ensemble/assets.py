@@ -38,7 +38,7 @@ from .checks import INVARIANT_SPECS, KEYS, invariant_results
 
 PANEL_INPUTS = ["countries", "country_year", "dyads", "refugees", "initial_stocks", "edges"]
 TARGET_INPUTS = ["stock_targets", "net_migration_targets", "flow_targets"]
-MODEL_CODE_VERSION = "gru-v6"  # v6: a size elasticity of each source's reporting
+MODEL_CODE_VERSION = "gru-v7"  # v7: the observed flows compared in log space too (loss.py)
 
 
 def _ins(names: list[str]) -> dict[str, dg.AssetIn]:
