@@ -1,7 +1,8 @@
 """The whole graph on the real published files: all canonical countries, 1990-2023, an ensemble.
 
 Not part of CI. Runs in a scratch folder (its own warehouse, model store and Dagster instance)
-and prints wall time and peak memory per stage, the panel's size (countries, edges, observed
+and prints wall time and peak memory per stage, each member's run time, training time and peak
+memory (from its materialization), the panel's size (countries, edges, observed
 cells), every check that failed or warned, and the global total flow per year next to the
 totals of the paper's published estimates. The run includes the validation assets; the
 accuracy tables themselves are printed by benchmarks/accuracy.py.
@@ -20,6 +21,7 @@ from pathlib import Path
 
 import dagster as dg
 import duckdb
+import pandas as pd
 
 PROJECT = Path(__file__).resolve().parents[1]
 
@@ -91,7 +93,30 @@ def main() -> None:
     report(folder, stages, warnings, time.perf_counter() - start)
 
 
+def member_runs(folder: Path) -> pd.DataFrame:
+    """Each member's latest materialization: its fold, the wall time of its run, its training time
+    and the peak memory of the process that trained it (its own, with --parallel above 1)."""
+    rows = []
+    with dg.DagsterInstance.from_config(str(folder)) as instance:
+        records = instance.fetch_materializations(dg.AssetKey(["models", "member"]), limit=1000).records
+        latest = {}
+        for record in records:  # newest first
+            latest.setdefault(record.partition_key, record)
+        for member, record in sorted(latest.items()):
+            meta = record.asset_materialization.metadata
+            stats = instance.get_run_stats(record.run_id)
+            value = lambda key: meta[key].value if key in meta else None  # noqa: E731
+            rows.append({"member": member, "fold": value("fold"), "epochs": value("epochs"),
+                         "run_wall_s": round(stats.end_time - stats.start_time) if stats.end_time else None,
+                         "training_s": value("seconds"), "peak_mib": value("process_peak_memory_mib")})
+    return pd.DataFrame(rows)
+
+
 def report(folder: Path, stages: dict[str, float], warnings: list[str], total: float | None) -> None:
+    members = member_runs(folder)
+    if len(members):
+        print("\nmembers (wall time of each member's run, its training, peak memory of its process)")
+        print(members.to_string(index=False))
     with duckdb.connect(str(folder / "warehouse.duckdb"), read_only=True) as con:
         def one(sql: str):
             return con.execute(sql).fetchall()[0][0]

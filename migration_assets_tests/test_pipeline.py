@@ -355,6 +355,7 @@ def test_the_ui_gets_tables_and_tracked_numbers_not_markdown_blobs(run):
     assert flows["dagster/table_name"].value == "warehouse.estimates.flows"  # not the file's path
     member = materialization(run.members[0], "member").metadata
     assert isinstance(member["loss_curve"], dg.TableMetadataValue)
+    assert member["process_peak_memory_mib"].value > 100  # a process that imported torch and trained
     graph = build_defs({**run.resources}).resolve_asset_graph()
     for key in graph.get_all_asset_keys():
         node = graph.get(key)
