@@ -1,12 +1,12 @@
 """One model change, judged on one held-out fold of a finished real run (minutes, not half an hour).
 
-Trains a single member on the panel of a run made by benchmarks/real_run.py (--keep DIR),
-without the observed corridors of one fold, with TrainConfig fields overridden from JSON, and
-prints its held-out scores on that fold beside the paper's published flows on the same cells
+Trains a member (or one per seed, scored as their mean) on the panel of a run made by
+benchmarks/real_run.py (--keep DIR), without the observed corridors of one fold, with TrainConfig
+fields overridden from JSON, and prints its held-out scores on that fold beside the paper's published flows on the same cells
 (pooled, by dataset and by source) and its movers per year beside Meta's measurement. It reads
 the run's warehouse and writes nothing there.
 
-    python benchmarks/fold_experiment.py --run DIR [--fold 0] [--seed 0] [--threads 2] \
+    python benchmarks/fold_experiment.py --run DIR [--fold 0] [--seed 0 [1 ...]] [--threads 2] \
         [--config '{"epochs": 200, "weight_flow": 1.0}'] [--cells heldout.csv]
 
 The fold-0/fold-1 figures of the issue 4 closing note come from this script (with the code of
@@ -37,7 +37,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--run", required=True, help="folder of a finished benchmarks/real_run.py run")
     parser.add_argument("--fold", type=int, default=0)
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seed", type=int, nargs="+", default=[0],
+                        help="one member per seed, trained one after the other and scored as their mean, as the "
+                             "ensemble pools the members of a fold (a real run of 10 members has two a fold)")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--config", default="{}", help="TrainConfig fields to override, as JSON")
     parser.add_argument("--cells", help="also write the held-out cells (reported, ours, the paper's) to this CSV")
@@ -52,12 +54,15 @@ def main() -> None:
     targets = build_targets(t["countries"], inputs.years, t["stock_targets"], t["net_migration_targets"],
                             t["flow_targets"])
     config = dataclasses.replace(TrainConfig(), **json.loads(args.config))
-    start = time.perf_counter()
-    model, history = fit(inputs, targets.without_fold(args.fold), config, seed=args.seed)
-    print(f"fold {args.fold}, seed {args.seed}, {json.loads(args.config) or 'defaults'}: "
-          f"trained in {time.perf_counter() - start:.0f} s, final loss {history[-1]['loss']:.4f}")
+    members = []
+    for seed in args.seed:
+        start = time.perf_counter()
+        model, history = fit(inputs, targets.without_fold(args.fold), config, seed=seed)
+        print(f"fold {args.fold}, seed {seed}, {json.loads(args.config) or 'defaults'}: "
+              f"trained in {time.perf_counter() - start:.0f} s, final loss {history[-1]['loss']:.4f}")
+        members.append(Member(f"seed {seed}", model, args.fold, seed))
 
-    cells = out_of_fold(inputs, [Member("experiment", model, args.fold, args.seed)], t["flow_targets"], 0, 0.0)
+    cells = out_of_fold(inputs, members, t["flow_targets"], 0, 0.0)
     cells = cells.merge(paper, on=["year", "origin", "destination"], how="left").fillna({"gaskin_abel": 0.0})
     cells = cells.rename(columns={"predicted": "ours_heldout"})
     cells["dataset"] = dataset(cells["source"])
@@ -71,11 +76,11 @@ def main() -> None:
           .to_string(float_format=lambda v: f"{v:.3f}"))
     print(f"total held-out flow, ours {cells['ours_heldout'].sum() / 1e6:.2f} M, "
           f"reported {cells['reported'].sum() / 1e6:.2f} M, paper {cells['gaskin_abel'].sum() / 1e6:.2f} M")
-    # the level: this member's movers per year (pairs >= 50, as Meta counts) beside Meta's measurement
+    # the level: the members' mean movers per year (pairs >= 50, as Meta counts) beside Meta's measurement
     structure = EdgeStructure(inputs.edges, inputs.n_countries)
     with torch.no_grad():
-        flows, _ = roll(model, inputs.to(torch.float32), structure=structure)
-        corridors = bilateral(flows, structure).numpy()
+        corridors = sum(bilateral(roll(m.model, inputs.to(torch.float32), structure=structure)[0], structure).numpy()
+                        for m in members) / len(members)
     reported = t["flow_targets"]
     meta = reported[reported["source"].isin(config.level_sources)].groupby("year")["flow"].sum()
     for year, measured in meta.items():
