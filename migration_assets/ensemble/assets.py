@@ -11,6 +11,7 @@ commits only if the tables then agree with each other (checks.py).
 
 import dataclasses
 import resource
+import sys
 import typing
 from typing import Optional
 
@@ -148,7 +149,8 @@ def member(context: dg.AssetExecutionContext, config: MemberConfig, model_store:
         "parameters": sum(p.numel() for p in model.parameters()),
         "final_loss": history[-1]["loss"], "seconds": round(history[-1]["seconds"], 1),
         # the member's own peak when it trained in a process of its own (train_members_in_parallel)
-        "process_peak_memory_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
+        "process_peak_memory_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB; bytes on macOS
+                                         / (1024 ** 2 if sys.platform == "darwin" else 1024)),
         **{f"train_{k}": v for k, v in train_err.items()},
         **{f"heldout_{k}": v for k, v in heldout_err.items() if k == "mae_flow"},
         "loss_curve": metadata.table(pd.DataFrame(history), digits=5),
