@@ -19,7 +19,10 @@ finished real run (benchmarks/real_run.py --keep DIR), or does such a run first:
   against WPP beside the net migration implied by Abel & Cohen;
 - stock changes between UN stock points;
 - coverage of the held-out reported flows by the 90 % and 50 % intervals, before and after
-  calibration.
+  calibration;
+- the held-out cells split by whether the paper trained on them (method.md §2.3: QuantMig's
+  European flows, the national statistics of Sweden, Finland and New Zealand, Meta's 2019-2022):
+  the paper's published flows are in sample there, ours are held out everywhere.
 """
 
 import argparse
@@ -27,6 +30,7 @@ import sys
 from pathlib import Path
 
 import duckdb
+import numpy as np
 import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # for real_run
@@ -35,6 +39,47 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))  # for real_run
 def show(title: str, frame: pd.DataFrame) -> None:
     print(f"\n{title}")
     print(frame.to_string(float_format=lambda v: f"{v:.3f}") if len(frame) else "(no cells)")
+
+
+# The paper's training flows (method.md §2.3), as cells: QuantMig's estimates among 32 European
+# countries (EU 27, the United Kingdom, Iceland, Norway, Switzerland, North Macedonia; IMEM
+# 2002-2008 and QuantMig 2009-2019), the bilateral statistics of Sweden, Finland and New Zealand
+# (both directions, every year), and every cell of Meta's Facebook-based flows (2019-2022).
+QUANTMIG = set("AUT BEL BGR HRV CYP CZE DNK EST FIN FRA DEU GRC HUN IRL ITA LVA LTU LUX MLT NLD POL PRT ROU SVK "
+               "SVN ESP SWE GBR ISL NOR CHE MKD".split())
+NATIONAL_STATISTICS = {"SWE", "FIN", "NZL"}
+
+
+def paper_trained_on(cells: pd.DataFrame, meta: pd.DataFrame) -> pd.Series:
+    """Whether the paper's training data held a cell (year, origin, destination): 'paper in sample'
+    or 'paper held out or unseen' (the paper held out a fifth of its corridors, unknown which).
+    meta: Meta's cells (year, origin, destination)."""
+    measured = cells.merge(meta[["year", "origin", "destination"]].drop_duplicates().assign(meta=1),
+                           on=["year", "origin", "destination"], how="left")["meta"].notna().to_numpy()
+    inside = ((cells["origin"].isin(QUANTMIG) & cells["destination"].isin(QUANTMIG)
+               & cells["year"].between(2002, 2019))
+              | cells["origin"].isin(NATIONAL_STATISTICS) | cells["destination"].isin(NATIONAL_STATISTICS)
+              | measured | (cells["source"] == "meta_facebook"))
+    return pd.Series(np.where(inside, "paper in sample", "paper held out or unseen"), index=cells.index)
+
+
+def print_paper_training_split(con: duckdb.DuckDBPyConnection) -> None:
+    from migration_assets.panel.build import dataset
+    from migration_assets.validation import metrics, report
+
+    cells = con.sql("""
+        select h.year, h.origin, h.destination, h.source, h.reported, h.predicted as ours_heldout,
+               coalesce(p.flow, 0) as gaskin_abel
+        from validation.heldout_flows h
+        left join reference.gaskin_abel_flows p using (year, origin, destination)""").df()
+    cells["dataset"] = dataset(cells["source"])
+    cells["paper_training"] = paper_trained_on(cells, con.sql("select * from raw.meta_flows").df())
+    cells["dataset_by_paper_training"] = cells["dataset"] + ", " + cells["paper_training"]
+    scores = metrics.scores(cells, "annual_heldout_flows", "reported", ["ours_heldout", "gaskin_abel"],
+                            {"paper_training": "paper_training", "dataset": "dataset_by_paper_training"})
+    for kind in ["paper_training", "dataset"]:
+        show(f"annual_heldout_flows by whether the paper trained on the cell ({kind})",
+             report.table(scores, "annual_heldout_flows", kind))
 
 
 def print_report(folder: Path) -> None:
@@ -67,6 +112,8 @@ def print_report(folder: Path) -> None:
     cover = coverage[coverage["stratum_kind"].isin(["pooled", "source"])]
     show("coverage of held-out reported flows", cover.pivot_table(
         index=["stratum_kind", "stratum", "interval", "nominal"], columns="stage", values="coverage"))
+    with duckdb.connect(str(folder / "warehouse.duckdb"), read_only=True) as con:
+        print_paper_training_split(con)
 
 
 def main() -> None:

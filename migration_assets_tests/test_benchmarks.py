@@ -19,3 +19,22 @@ def test_benchmark_script_imports(script):
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)  # runs the imports and definitions; main() only runs as __main__
     assert callable(getattr(module, "main", None)), f"{script.name} has no main()"
+
+
+def test_accuracy_splits_held_out_cells_by_the_papers_training_data():
+    """benchmarks/accuracy.py scores ours beside the paper apart on the cells the paper trained on
+    (its published flows are in sample there): QuantMig's Europe 2002-2019, the national statistics
+    of Sweden, Finland and New Zealand, Meta's cells."""
+    import pandas as pd
+
+    spec = importlib.util.spec_from_file_location("benchmark_accuracy", SCRIPTS[0].parent / "accuracy.py")
+    accuracy = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(accuracy)
+    cells = pd.DataFrame([(2010, "POL", "DEU", "eurostat_prev_residence"), (1995, "POL", "DEU", "imfsc_residence_immigrants"),
+                          (2010, "MEX", "USA", "oecd_b11"), (2000, "USA", "SWE", "oecd_b11"),
+                          (2020, "IND", "ARE", "imfsc_residence_immigrants"), (2020, "IND", "QAT", "oecd_b11"),
+                          (2021, "ZZZ", "YYY", "meta_facebook")],
+                         columns=["year", "origin", "destination", "source"])
+    meta = pd.DataFrame({"year": [2020, 2021], "origin": ["IND", "IND"], "destination": ["ARE", "ARE"]})
+    inside = accuracy.paper_trained_on(cells, meta) == "paper in sample"
+    assert inside.tolist() == [True, False, False, True, True, False, True]
