@@ -63,9 +63,10 @@ def paper_trained_on(cells: pd.DataFrame, meta: pd.DataFrame) -> pd.Series:
     return pd.Series(np.where(inside, "paper in sample", "paper held out or unseen"), index=cells.index)
 
 
-def print_paper_training_split(con: duckdb.DuckDBPyConnection) -> None:
+def paper_training_scores(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    """Scores of the held-out cells, ours and the paper's, split by whether the paper trained on them."""
     from migration_assets.panel.build import dataset
-    from migration_assets.validation import metrics, report
+    from migration_assets.validation import metrics
 
     cells = con.sql("""
         select h.year, h.origin, h.destination, h.source, h.reported, h.predicted as ours_heldout,
@@ -75,8 +76,13 @@ def print_paper_training_split(con: duckdb.DuckDBPyConnection) -> None:
     cells["dataset"] = dataset(cells["source"])
     cells["paper_training"] = paper_trained_on(cells, con.sql("select * from raw.meta_flows").df())
     cells["dataset_by_paper_training"] = cells["dataset"] + ", " + cells["paper_training"]
-    scores = metrics.scores(cells, "annual_heldout_flows", "reported", ["ours_heldout", "gaskin_abel"],
-                            {"paper_training": "paper_training", "dataset": "dataset_by_paper_training"})
+    return metrics.scores(cells, "annual_heldout_flows", "reported", ["ours_heldout", "gaskin_abel"],
+                          {"paper_training": "paper_training", "dataset": "dataset_by_paper_training"})
+
+
+def show_paper_training_split(scores: pd.DataFrame) -> None:
+    from migration_assets.validation import report
+
     for kind in ["paper_training", "dataset"]:
         show(f"annual_heldout_flows by whether the paper trained on the cell ({kind})",
              report.table(scores, "annual_heldout_flows", kind))
@@ -97,6 +103,7 @@ def print_report(folder: Path) -> None:
         scores = con.sql("select * from validation.anchor_scores").df()
         coverage = con.sql("select * from validation.coverage").df()
         members = con.sql("select count(distinct fold) as folds, count(*) as cells from validation.heldout_flows").df()
+        paper_split = paper_training_scores(con)
     print(f"\nAccuracy of the run in {folder}: {members['cells'][0]:,} held-out cells in {members['folds'][0]} folds")
     for comparison in ["annual_heldout_flows", "five_year_flows", "net_migration_wpp", "net_migration_national",
                        "five_year_net_migration_wpp", "stock_change"]:
@@ -112,8 +119,7 @@ def print_report(folder: Path) -> None:
     cover = coverage[coverage["stratum_kind"].isin(["pooled", "source"])]
     show("coverage of held-out reported flows", cover.pivot_table(
         index=["stratum_kind", "stratum", "interval", "nominal"], columns="stage", values="coverage"))
-    with duckdb.connect(str(folder / "warehouse.duckdb"), read_only=True) as con:
-        print_paper_training_split(con)
+    show_paper_training_split(paper_split)
 
 
 def main() -> None:
