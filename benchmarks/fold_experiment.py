@@ -20,17 +20,17 @@ import sys
 import time
 
 import duckdb
+import numpy as np
 import torch
 
 from migration_assets.model.network import EdgeStructure, bilateral, roll
-from migration_assets.model.tensors import build_inputs, build_targets
+from migration_assets.model.tensors import PANEL_INPUTS, build_inputs, build_targets
 from migration_assets.model.train import TrainConfig, fit
 from migration_assets.validation import metrics
 from migration_assets.panel.build import dataset
 from migration_assets.validation.heldout import Member, out_of_fold
 
-PANEL = ["countries", "country_year", "dyads", "refugees", "initial_stocks", "edges", "flow_targets",
-         "stock_targets", "net_migration_targets"]
+PANEL = [*PANEL_INPUTS, "flow_targets", "stock_targets", "net_migration_targets"]
 
 
 def main() -> None:
@@ -50,7 +50,7 @@ def main() -> None:
         t = {n: con.sql(f"select * from panel.{n}").df() for n in PANEL}
         paper = con.sql("select year, origin, destination, flow as gaskin_abel "
                         "from reference.gaskin_abel_flows").df()
-    inputs = build_inputs(*(t[n] for n in PANEL[:6]))
+    inputs = build_inputs(*(t[n] for n in PANEL_INPUTS))
     targets = build_targets(t["countries"], inputs.years, t["stock_targets"], t["net_migration_targets"],
                             t["flow_targets"])
     config = dataclasses.replace(TrainConfig(), **json.loads(args.config))
@@ -79,8 +79,21 @@ def main() -> None:
     # the level: the members' mean movers per year (pairs >= 50, as Meta counts) beside Meta's measurement
     structure = EdgeStructure(inputs.edges, inputs.n_countries)
     with torch.no_grad():
-        corridors = sum(bilateral(roll(m.model, inputs.to(torch.float32), structure=structure)[0], structure).numpy()
-                        for m in members) / len(members)
+        rolled = [roll(m.model, inputs.to(torch.float32), structure=structure) for m in members]
+        corridors = sum(bilateral(flows, structure).numpy() for flows, _ in rolled) / len(members)
+        stocks = (sum(stocks for _, stocks in rolled) / len(members)).reshape(len(inputs.years) + 1, -1).double()
+    # how closely the members follow the UN's stock changes between stock points (foreign-born cells;
+    # training data of every fold): r, and the sum of the predicted changes over the UN's by size of change
+    n = inputs.n_countries
+    foreign = targets.stock_birth != targets.stock_residence
+    cell = (targets.stock_birth * n + targets.stock_residence)[foreign]
+    change = (stocks[targets.stock_end[foreign], cell] - stocks[targets.stock_start[foreign], cell]).numpy()
+    wanted = targets.stock_change[foreign].double().numpy()
+    line = [f"stock changes: r {np.corrcoef(change, wanted)[0, 1]:.3f}"]
+    for low, high, label in [(1e5, np.inf, ">= 100,000"), (1e4, 1e5, "10,000-100,000"), (-np.inf, -3e4, "<= -30,000")]:
+        m = (wanted >= low) & (wanted < high)
+        line.append(f"{label}: {m.sum()} cells, predicted / UN {change[m].sum() / wanted[m].sum():.2f}")
+    print("; ".join(line))
     reported = t["flow_targets"]
     meta = reported[reported["source"].isin(config.level_sources)].groupby("year")["flow"].sum()
     for year, measured in meta.items():

@@ -17,13 +17,12 @@ from pathlib import Path
 import duckdb
 
 from migration_assets.ensemble.assets import trained_members
-from migration_assets.model.tensors import build_inputs
+from migration_assets.model.tensors import PANEL_INPUTS, build_inputs
 from migration_assets.panel.build import dataset
 from migration_assets.resources import ModelStore
 from migration_assets.validation import metrics, report
 from migration_assets.validation.heldout import Member, out_of_fold
 
-PANEL = ["countries", "country_year", "dyads", "refugees", "initial_stocks", "edges"]
 
 
 def main() -> None:
@@ -32,8 +31,8 @@ def main() -> None:
     args = parser.parse_args()
     run = Path(args.run)
     with duckdb.connect(str(run / "warehouse.duckdb"), read_only=True) as con:
-        tables = {n: con.sql(f"select * from panel.{n}").df() for n in [*PANEL, "flow_targets"]}
-    inputs = build_inputs(*(tables[n] for n in PANEL))
+        tables = {n: con.sql(f"select * from panel.{n}").df() for n in [*PANEL_INPUTS, "flow_targets"]}
+    inputs = build_inputs(*(tables[n] for n in PANEL_INPUTS))
     keys = sorted(p.name for p in (run / "models").iterdir() if (p / "weights.pt").exists())
     members = [Member(key, net, record["fold"], record["seed"])
                for key, net, record in trained_members(ModelStore(root=str(run / "models")), keys, inputs)]

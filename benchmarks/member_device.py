@@ -24,11 +24,10 @@ import duckdb
 import torch
 
 from migration_assets.model import network
-from migration_assets.model.tensors import build_inputs, build_targets
+from migration_assets.model.tensors import PANEL_INPUTS, build_inputs, build_targets
 from migration_assets.model.train import TrainConfig, device_for, fit
 
-PANEL = ["countries", "country_year", "dyads", "refugees", "initial_stocks", "edges", "stock_targets",
-         "net_migration_targets", "flow_targets"]
+PANEL = [*PANEL_INPUTS, "stock_targets", "net_migration_targets", "flow_targets"]
 
 
 def main() -> None:
@@ -47,7 +46,7 @@ def main() -> None:
 
     with duckdb.connect(args.warehouse, read_only=True) as con:
         t = {n: con.sql(f"select * from panel.{n}").df() for n in PANEL}
-    inputs = build_inputs(*(t[n] for n in PANEL[:6]))
+    inputs = build_inputs(*(t[n] for n in PANEL_INPUTS))
     targets = build_targets(t["countries"], inputs.years, t["stock_targets"], t["net_migration_targets"],
                             t["flow_targets"])
     device = device_for(args.device)

@@ -25,8 +25,8 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from migration_assets.ensemble.assets import PANEL_INPUTS, trained_members
-from migration_assets.model.tensors import build_inputs
+from migration_assets.ensemble.assets import trained_members
+from migration_assets.model.tensors import PANEL_INPUTS, build_inputs
 from migration_assets.resources import ModelStore
 from migration_assets.synthetic.scoring import heldout_corridors, score, stock_differencing
 from migration_assets.validation import heldout

@@ -8,7 +8,7 @@ os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
 import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 
-from migration_assets.model.tensors import ModelInputs, Targets, build_inputs, build_targets  # noqa: E402
+from migration_assets.model.tensors import PANEL_INPUTS, ModelInputs, Targets, build_inputs, build_targets  # noqa: E402
 from migration_assets.panel import build  # noqa: E402
 from migration_assets.synthetic import SyntheticWorld  # noqa: E402
 
@@ -64,8 +64,7 @@ def panel_frames(world: SyntheticWorld, settings: build.PanelSettings = build.Pa
 def model_data(world: SyntheticWorld) -> tuple[ModelInputs, Targets]:
     """The model's tensors for a world, as the member asset builds them."""
     frames = panel_frames(world)
-    inputs = build_inputs(*(frames[n] for n in ["countries", "country_year", "dyads", "refugees", "initial_stocks",
-                                                "edges"]))
+    inputs = build_inputs(*(frames[n] for n in PANEL_INPUTS))
     targets = build_targets(frames["countries"], inputs.years, frames["stock_targets"],
                             frames["net_migration_targets"], frames["flow_targets"])
     return inputs, targets

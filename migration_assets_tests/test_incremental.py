@@ -21,7 +21,7 @@ from migration_assets.definitions import defs
 from migration_assets.model import update
 from migration_assets.model.loss import predictions
 from migration_assets.model.network import EdgeStructure, bilateral, net_migration, roll
-from migration_assets.model.tensors import build_inputs, build_targets
+from migration_assets.model.tensors import PANEL_INPUTS, build_inputs, build_targets
 from migration_assets.model.train import TrainConfig, fit, new_model
 from migration_assets.partitions import YEARLY_PANEL, YEARLY_RAW, member_index
 from migration_assets.resources import ModelStore, WarehouseIOManager
@@ -39,8 +39,7 @@ OPS = {"models__member": {"config": TRAIN},
 def panel(db: str) -> dict[str, pd.DataFrame]:
     with duckdb.connect(db, read_only=True) as con:
         return {name: con.sql(f"select * from panel.{name}").df() for name in
-                ["countries", "country_year", "dyads", "refugees", "initial_stocks", "edges", "stock_targets",
-                 "net_migration_targets", "flow_targets"]}
+                [*PANEL_INPUTS, "stock_targets", "net_migration_targets", "flow_targets"]}
 
 
 @pytest.fixture(scope="module")
@@ -133,8 +132,7 @@ def test_the_invariant_checks_ran_again_on_the_rewritten_estimates(updated):
 
 def test_members_were_warm_started_and_match_a_full_retrain_on_held_out_corridors(updated):
     frames = panel(updated.db)
-    inputs = build_inputs(frames["countries"], frames["country_year"], frames["dyads"], frames["refugees"],
-                          frames["initial_stocks"], frames["edges"])
+    inputs = build_inputs(*(frames[n] for n in PANEL_INPUTS))
     targets = build_targets(frames["countries"], inputs.years, frames["stock_targets"],
                             frames["net_migration_targets"], frames["flow_targets"])
     assert inputs.years[-1] == 2023

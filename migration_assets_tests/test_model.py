@@ -11,7 +11,7 @@ from migration_assets.model.ensemble import Ensemble, MemberPasses
 from migration_assets.model.loss import Scales, banded_loss, level_loss, loss_terms, predictions, psi
 from migration_assets.model import network
 from migration_assets.model.network import EdgeStructure, bilateral, net_migration, roll
-from migration_assets.model.tensors import build_inputs
+from migration_assets.model.tensors import PANEL_INPUTS, TREND_LIMIT, build_inputs, stock_trend
 from migration_assets.model.train import (TrainConfig, device_for, evaluate, fit, new_model, simulate, simulate_once,
                                           windows)
 from migration_assets.synthetic import WorldConfig, generate_world
@@ -324,8 +324,7 @@ def test_validation_keeps_the_passes_the_estimates_take(tiny):
     kept = simulate_once(model, inputs, 2, 0.1, seed=7, keep=True)
     assert simulate_once(model, inputs, 2, 0.1, seed=7, keep=True) is kept
     frames = panel_frames(tiny[0])  # the same panel, built again as each asset does
-    again = build_inputs(*(frames[n] for n in ["countries", "country_year", "dyads", "refugees", "initial_stocks",
-                                               "edges"]))
+    again = build_inputs(*(frames[n] for n in PANEL_INPUTS))
     assert simulate_once(model, again, 2, 0.1, seed=7, keep=False) is kept  # handed over ...
     fresh = simulate_once(model, again, 2, 0.1, seed=7, keep=False)  # ... once
     assert fresh is not kept and all(np.array_equal(a, b) for a, b in zip(fresh, kept))
@@ -360,13 +359,48 @@ def test_simulate_and_ensemble_tables(tiny):
     assert fb["mean"].iloc[0] == pytest.approx(np.mean(e0))
 
 
+def test_stock_trend_is_the_log_growth_between_un_stock_points():
+    """Each flow year reads the log growth a year of the UN stock over the interval that holds it; the
+    first interval's before the first point, the last interval's after the last, clipped; 0 for natives
+    and for cells the UN does not report."""
+    lookup = {"AAA": 0, "BBB": 1, "CCC": 2}
+    stocks = pd.DataFrame({"year": [1990, 1995, 2000, 1990, 1995, 2000],
+                           "birth": ["AAA"] * 3 + ["BBB"] * 3, "residence": ["BBB"] * 3 + ["CCC"] * 3,
+                           "stock": [np.expm1(2.0), np.expm1(7.0), np.expm1(4.5), 0.0, 0.0, 4e6]})
+    years = list(range(1988, 2003))
+    trend = stock_trend(stocks, lookup, years).numpy()
+    ab, bc = trend[:, 0, 1], trend[:, 1, 2]
+    np.testing.assert_allclose(ab[years.index(1988):years.index(1995)], 1.0)  # (7 − 2) / 5, and before 1990
+    np.testing.assert_allclose(ab[years.index(1995):], -0.5)  # (4.5 − 7) / 5, and after 2000
+    assert (bc[:years.index(1995)] == 0).all()
+    assert (bc[years.index(1995):] == TREND_LIMIT).all()  # log(4e6) / 5 = 3.04, clipped
+    others = np.ones((3, 3), bool)
+    others[0, 1] = others[1, 2] = False
+    assert (trend[:, others] == 0).all()
+    # a point one year before the next (another revision's last year) is skipped
+    revision = pd.DataFrame({"year": [1999], "birth": ["AAA"], "residence": ["BBB"], "stock": [1e6]})
+    np.testing.assert_array_equal(stock_trend(pd.concat([stocks, revision]), lookup, years).numpy(), trend)
+
+
+def test_the_stock_trend_reaches_the_flows(tiny):
+    _, inputs, targets = tiny
+    assert inputs.stock_trend.abs().sum() > 0
+    model = _random_model(inputs, targets)
+    x = inputs.to(torch.float32)
+    with torch.no_grad():
+        flows = roll(model, x)[0]
+        flat = roll(model, dataclasses.replace(x, stock_trend=torch.zeros_like(x.stock_trend)))[0]
+    assert not torch.allclose(flows, flat)
+
+
 def test_build_inputs_rejects_unknown_codes(tiny):
     world, _, _ = tiny
     frames = panel_frames(world)
     edges = frames["edges"].copy()
     edges.loc[0, "destination"] = "XXX"
     with pytest.raises(KeyError, match="XXX"):
-        build_inputs(*(frames[n] for n in ["countries", "country_year", "dyads", "refugees", "initial_stocks"]), edges)
+        build_inputs(*(frames[n] for n in ["countries", "country_year", "dyads", "refugees", "initial_stocks"]), edges,
+                     frames["stocks_january"])
 
 
 def test_panel_frames_are_consistent(tiny):

@@ -13,7 +13,7 @@ import dataclasses
 import resource
 import sys
 import typing
-from typing import Optional
+from typing import Optional, Sequence
 
 import dagster as dg
 import pandas as pd
@@ -25,7 +25,7 @@ from dagster_duckdb import DuckDBResource
 
 from .. import metadata
 from ..model.ensemble import Ensemble, MemberPasses
-from ..model.tensors import build_inputs, build_targets
+from ..model.tensors import PANEL_INPUTS, build_inputs, build_targets
 from ..automation import ESTIMATE_YEARS, KEEP_TRAINED
 from ..model import update
 from ..model.train import TrainConfig, device_for, evaluate, fit, new_model, simulate_once
@@ -38,12 +38,11 @@ from ..validation.calibration import Calibration
 from . import revisions
 from .checks import INVARIANT_SPECS, KEYS, invariant_results
 
-PANEL_INPUTS = ["countries", "country_year", "dyads", "refugees", "initial_stocks", "edges"]
 TARGET_INPUTS = ["stock_targets", "net_migration_targets", "flow_targets"]
-MODEL_CODE_VERSION = "gru-v7"  # v7: the observed flows compared in log space too (loss.py)
+MODEL_CODE_VERSION = "gru-v8"  # v8: the UN stock trend between stock points as an input (tensors.stock_trend)
 
 
-def _ins(names: list[str]) -> dict[str, dg.AssetIn]:
+def _ins(names: Sequence[str]) -> dict[str, dg.AssetIn]:
     return {n: dg.AssetIn(key=dg.AssetKey(["panel", n]),
                           partition_mapping=dg.AllPartitionMapping() if n in YEARLY_PANEL else None) for n in names}
 
@@ -93,8 +92,8 @@ MemberConfig = pydantic.create_model(
 )
 def member(context: dg.AssetExecutionContext, config: MemberConfig, model_store: ModelStore, countries: pd.DataFrame,
            country_year: pd.DataFrame, dyads: pd.DataFrame, refugees: pd.DataFrame, initial_stocks: pd.DataFrame,
-           edges: pd.DataFrame, stock_targets: pd.DataFrame, net_migration_targets: pd.DataFrame,
-           flow_targets: pd.DataFrame) -> dg.MaterializeResult:
+           edges: pd.DataFrame, stocks_january: pd.DataFrame, stock_targets: pd.DataFrame,
+           net_migration_targets: pd.DataFrame, flow_targets: pd.DataFrame) -> dg.MaterializeResult:
     """One trained GRU ensemble member: weights, config and training curve in the model store.
 
     Seed = member index; the member never sees the observed-flow corridors of its own fold, which
@@ -105,7 +104,7 @@ def member(context: dg.AssetExecutionContext, config: MemberConfig, model_store:
     if config.torch_threads:
         torch.set_num_threads(config.torch_threads)
     m = member_index(context.partition_key)
-    inputs = build_inputs(countries, country_year, dyads, refugees, initial_stocks, edges)
+    inputs = build_inputs(countries, country_year, dyads, refugees, initial_stocks, edges, stocks_january)
     targets = build_targets(countries, inputs.years, stock_targets, net_migration_targets, flow_targets)
     n_folds = int(flow_targets["fold"].max()) + 1 if len(flow_targets) else 1
     fold = m % n_folds
@@ -307,7 +306,7 @@ def publish_estimates(warehouse: DuckDBResource, tables: dict[str, pd.DataFrame]
 def ensemble_estimates(context: dg.AssetExecutionContext, config: EstimateConfig, model_store: ModelStore,
                        warehouse: DuckDBResource, countries: pd.DataFrame, country_year: pd.DataFrame, dyads: pd.DataFrame,
                        refugees: pd.DataFrame, initial_stocks: pd.DataFrame, edges: pd.DataFrame,
-                       calibration: pd.DataFrame):
+                       stocks_january: pd.DataFrame, calibration: pd.DataFrame):
     """Roll every member forward and summarise the pooled passes for the requested years.
 
     The p05/p50/p95 of estimates.flows are the calibrated quantiles of validation/calibration
@@ -315,7 +314,7 @@ def ensemble_estimates(context: dg.AssetExecutionContext, config: EstimateConfig
     the quantiles of the pooled passes. Years already in the warehouse are compared with what they
     held before (check `revisions_within_tolerance`). The four tables are replaced together, in one
     transaction that commits only if the blocking invariant checks pass (publish_estimates)."""
-    inputs = build_inputs(countries, country_year, dyads, refugees, initial_stocks, edges)
+    inputs = build_inputs(countries, country_year, dyads, refugees, initial_stocks, edges, stocks_january)
     years = [int(k) for k in context.partition_keys]
     outside = sorted(set(years) - set(inputs.years))
     if outside:

@@ -10,8 +10,9 @@ For each year t and edge e = (i, j, k) (born in i, moving from j to k):
 
 c are scaled country covariates (each with a learned effect of its country in that role added to
 W c, as the origin and destination fixed effects of a gravity model), D static dyad terms, x_e per-edge inputs (refugee stocks,
-union pair, native / return flags, stock feedback, and last year's arrivals into the group's stock
-cell: recent arrivals return and move on far more often than settled migrants). prior_e is a learned migration-rate prior
+union pair, native / return flags, stock feedback, last year's arrivals into the group's stock
+cell: recent arrivals return and move on far more often than settled migrants, and the UN stock
+trend of the cells the movers leave and join: tensors.stock_trend). prior_e is a learned migration-rate prior
 that makes the untrained network already plausible at every scale (on the real data, without it
 the members collapsed to near-uniform destination shares): for natives
 α·log((1 + S_ik)/(1 + S_ii)) + β_native, i.e. leaving in proportion to the diaspora (Abel & Cohen's
@@ -33,8 +34,9 @@ from torch import nn
 from .tensors import COUNTRY_FEATURES, ModelInputs
 
 UNION = COUNTRY_FEATURES.index("x_union_member")
-# refugees(i,j), refugees(i,k), union pair(j,k), native, return, stock(i,j), stock(i,k), recent arrivals(i,j)
-N_EDGE_INPUTS = 8
+# refugees(i,j), refugees(i,k), union pair(j,k), native, return, stock(i,j), stock(i,k), recent arrivals(i,j),
+# UN stock trend of (i,j) and of (i,k)
+N_EDGE_INPUTS = 10
 STOCK_SCALE = 10.0  # log1p(stock) / STOCK_SCALE keeps the stock feedback of order 1
 # Starting values of the learned prior: natives leave at 5 % of their diaspora-to-natives ratio a
 # year, towards destinations in proportion to their diaspora; foreign-born return at 3 % and move on
@@ -149,20 +151,22 @@ def roll_years(model: FlowNet, inputs: ModelInputs, es: EdgeStructure, start: in
     for t in range(start, stop):
         moved, stocks, h, arrived = step(
             model, es, static, inputs.country_features[t].to(dtype), inputs.refugee_features[t].to(dtype),
-            inputs.death_rate[t].to(dtype), inputs.births[t].to(dtype), stocks, h, arrived)
+            inputs.death_rate[t].to(dtype), inputs.births[t].to(dtype), inputs.stock_trend[t].to(dtype), stocks, h,
+            arrived)
         flows.append(moved)
         path.append(stocks)
     return torch.stack(flows), torch.stack(path), RollState(stocks, h, arrived)
 
 
 def year_step(model: FlowNet, es: EdgeStructure, static: torch.Tensor, cf: torch.Tensor, refugees: torch.Tensor,
-              death_rate: torch.Tensor, births: torch.Tensor, stocks: torch.Tensor, h: torch.Tensor,
-              arrived: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+              death_rate: torch.Tensor, births: torch.Tensor, trend: torch.Tensor, stocks: torch.Tensor,
+              h: torch.Tensor, arrived: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
     """One flow year: the movers of every edge (E,), the stocks on 1 January of the next year (N, N),
     and the GRU state and arrivals (per stock cell) that the next year reads."""
     n = es.n
     dtype = stocks.dtype
     ref = refugees.reshape(-1)
+    trend = trend.reshape(-1)
     union = cf[:, UNION]
     flat = stocks.reshape(-1)
     feedback = torch.log1p(flat.detach().clamp_min(0)) / STOCK_SCALE
@@ -176,6 +180,8 @@ def year_step(model: FlowNet, es: EdgeStructure, static: torch.Tensor, cf: torch
             feedback[es.cell_from],
             feedback[es.bd],
             torch.log1p(arrived[es.cell_from]) / STOCK_SCALE,
+            trend[es.cell_from],
+            trend[es.bd],
         ],
         dim=1,
     )

@@ -17,8 +17,8 @@ import pandas as pd
 from ..automation import AFTER_MEMBERS
 from .. import countries as country_list
 from .. import metadata
-from ..ensemble.assets import MODEL_CODE_VERSION, PANEL_INPUTS, materialized_members, trained_members
-from ..model.tensors import build_inputs
+from ..ensemble.assets import MODEL_CODE_VERSION, materialized_members, trained_members
+from ..model.tensors import PANEL_INPUTS, build_inputs
 from ..panel.build import dataset as flow_dataset
 from ..resources import ModelStore
 from ..sources.source import MigrationSource
@@ -98,10 +98,10 @@ class ValidationConfig(dg.Config):
 def flow_validation(context: dg.AssetExecutionContext, config: ValidationConfig, model_store: ModelStore,
                     countries: pd.DataFrame, country_year: pd.DataFrame, dyads: pd.DataFrame,
                     refugees: pd.DataFrame, initial_stocks: pd.DataFrame, edges: pd.DataFrame,
-                    flow_targets: pd.DataFrame, stock_targets: pd.DataFrame, net_migration_targets: pd.DataFrame):
+                    stocks_january: pd.DataFrame, flow_targets: pd.DataFrame, stock_targets: pd.DataFrame, net_migration_targets: pd.DataFrame):
     """Held-out accuracy of the members on the observed flows, the interval calibration, and the
     coverage of every estimate table's interval."""
-    inputs = build_inputs(countries, country_year, dyads, refugees, initial_stocks, edges)
+    inputs = build_inputs(countries, country_year, dyads, refugees, initial_stocks, edges, stocks_january)
     used = materialized_members(context)
     if not used:
         raise dg.Failure("no trained members: materialize models/member for at least one partition first")
