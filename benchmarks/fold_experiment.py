@@ -3,8 +3,9 @@
 Trains a member (or one per seed, scored as their mean) on the panel of a run made by
 benchmarks/real_run.py (--keep DIR), without the observed corridors of one fold, with TrainConfig
 fields overridden from JSON, and prints the held-out scores on that fold beside the paper's
-published flows on the same cells (pooled, by dataset and by source) and the movers per year
-beside Meta's measurement. It reads the run's warehouse and writes nothing there.
+published flows on the same cells (pooled, by dataset and by source), how closely the members
+follow the UN's stock changes between stock points, and the movers per year beside Meta's
+measurement. It reads the run's warehouse and writes nothing there.
 
     python benchmarks/fold_experiment.py --run DIR [--fold 0] [--seed 0 [1 ...]] [--threads 2] \
         [--config '{"epochs": 200, "weight_flow": 1.0}'] [--cells heldout.csv]
