@@ -17,7 +17,7 @@ finished real run (benchmarks/real_run.py --keep DIR), or does such a run first:
   beside Abel & Cohen's six methods;
 - net migration against WPP 2024 and the national statistics, and five-year net migration
   against WPP beside the net migration implied by Abel & Cohen;
-- stock changes between UN stock points;
+- stock changes between UN stock points, and the share of the UN's changes ours reproduce by size;
 - coverage of the held-out reported flows by the 90 % and 50 % intervals, before and after
   calibration;
 - the held-out cells split by whether the paper trained on them (method.md §2.3: QuantMig's
@@ -104,10 +104,14 @@ def print_report(folder: Path) -> None:
         coverage = con.sql("select * from validation.coverage").df()
         members = con.sql("select count(distinct fold) as folds, count(*) as cells from validation.heldout_flows").df()
         paper_split = paper_training_scores(con)
+        stock_cells = anchors.stock_changes(con.sql("select * from panel.stock_targets").df(),
+                                            con.sql("select year, birth, residence, mean from estimates.stocks").df())
     print(f"\nAccuracy of the run in {folder}: {members['cells'][0]:,} held-out cells in {members['folds'][0]} folds")
     for comparison in ["annual_heldout_flows", "five_year_flows", "net_migration_wpp", "net_migration_national",
                        "five_year_net_migration_wpp", "stock_change"]:
         show(f"{comparison} (pooled)", report.table(scores, comparison))
+    show("stock changes between UN points by size of the UN's change (whole ensemble)",
+         anchors.stock_changes_by_size(stock_cells["reported"].to_numpy(), stock_cells["ours_ensemble"].to_numpy()))
     show("annual_heldout_flows by dataset", report.table(scores, "annual_heldout_flows", "dataset"))
     show("annual_heldout_flows by source", report.table(scores, "annual_heldout_flows", "source"))
     show("annual_heldout_flows by fold", report.table(scores, "annual_heldout_flows", "fold"))

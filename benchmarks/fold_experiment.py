@@ -27,7 +27,7 @@ import torch
 from migration_assets.model.network import EdgeStructure, bilateral, roll
 from migration_assets.model.tensors import PANEL_INPUTS, build_inputs, build_targets
 from migration_assets.model.train import TrainConfig, fit
-from migration_assets.validation import metrics
+from migration_assets.validation import anchors, metrics
 from migration_assets.panel.build import dataset
 from migration_assets.validation.heldout import Member, out_of_fold
 
@@ -90,11 +90,8 @@ def main() -> None:
     cell = (targets.stock_birth * n + targets.stock_residence)[foreign]
     change = (stocks[targets.stock_end[foreign], cell] - stocks[targets.stock_start[foreign], cell]).numpy()
     wanted = targets.stock_change[foreign].double().numpy()
-    line = [f"stock changes: r {np.corrcoef(change, wanted)[0, 1]:.3f}"]
-    for low, high, label in [(1e5, np.inf, ">= 100,000"), (1e4, 1e5, "10,000-100,000"), (-np.inf, -3e4, "<= -30,000")]:
-        m = (wanted >= low) & (wanted < high)
-        line.append(f"{label}: {m.sum()} cells, predicted / UN {change[m].sum() / wanted[m].sum():.2f}")
-    print("; ".join(line))
+    print(f"stock changes between UN points: r {np.corrcoef(change, wanted)[0, 1]:.3f}")
+    print(anchors.stock_changes_by_size(wanted, change).to_string(index=False, float_format=lambda v: f"{v:.2f}"))
     reported = t["flow_targets"]
     meta = reported[reported["source"].isin(config.level_sources)].groupby("year")["flow"].sum()
     for year, measured in meta.items():

@@ -24,7 +24,6 @@ from migration_assets.validation import metrics, report
 from migration_assets.validation.heldout import Member, out_of_fold
 
 
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--run", required=True, help="folder of a finished benchmarks/real_run.py run")

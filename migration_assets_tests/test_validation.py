@@ -161,3 +161,15 @@ def test_anchor_scores_put_every_method_on_the_same_cells():
     assert set(scores.loc[scores["comparison"] == "net_migration_wpp", "metric"]) == {"pearson", "spearman"}
     regions = set(scores.loc[scores["stratum_kind"] == "origin_region", "stratum"])
     assert "Western Europe" in regions and "unknown" not in regions
+
+
+def test_stock_changes_by_size_sums_ours_over_the_uns_changes_in_each_class():
+    """accuracy.py's and fold_experiment.py's measure of how much of the UN's stock changes the
+    members reproduce: sums by class of the UN's change, and their ratio."""
+    reported = np.array([250_000.0, 150_000.0, 20_000.0, 500.0, -40_000.0])
+    ours = np.array([200_000.0, 100_000.0, 5_000.0, 9_999.0, -10_000.0])
+    table = anchors.stock_changes_by_size(reported, ours).set_index("change")
+    assert table.loc[">= 100,000", "cells"] == 2
+    assert table.loc[">= 100,000", "ours_over_un"] == pytest.approx(300_000 / 400_000)
+    assert table.loc["10,000-100,000", "ours_over_un"] == pytest.approx(0.25)
+    assert table.loc["<= -30,000", "ours_over_un"] == pytest.approx(0.25)

@@ -200,7 +200,8 @@ def stock_trend(stocks_january: pd.DataFrame, lookup: dict[str, int], years: lis
         g = (log(1 + S_next) − log(1 + S_previous)) / (y_next − y_previous),
 
     the last interval's after the last point and the first interval's before the first, clipped to
-    ±TREND_LIMIT; 0 on the diagonal (natives) and in cells the UN does not report. A point less than
+    ±TREND_LIMIT; 0 on the diagonal (natives: stocks_january holds foreign-born cells only) and in
+    cells the UN does not report. A point less than
     TREND_MIN_SPAN years before the next is skipped (another revision's off-grid year).
 
     The stock points are data of every corridor, never held out with the observed flows. Fed to
@@ -216,7 +217,6 @@ def stock_trend(stocks_january: pd.DataFrame, lookup: dict[str, int], years: lis
         return out
     birth = _index(wide.index.get_level_values("birth").to_series(), lookup, "stocks_january.birth")
     residence = _index(wide.index.get_level_values("residence").to_series(), lookup, "stocks_january.residence")
-    foreign = birth != residence
     logs = np.log1p(wide.to_numpy(np.float64).clip(min=0.0))
     for n, (start, end) in enumerate(zip(points[:-1], points[1:])):
         growth = np.nan_to_num((logs[:, n + 1] - logs[:, n]) / (end - start)).clip(-TREND_LIMIT, TREND_LIMIT)
@@ -224,7 +224,7 @@ def stock_trend(stocks_january: pd.DataFrame, lookup: dict[str, int], years: lis
                    if (n == 0 or y >= start) and (n == len(points) - 2 or y < end)]
         if covered:
             rows = torch.as_tensor(covered)[:, None]
-            out[rows, birth[foreign][None, :], residence[foreign][None, :]] = torch.as_tensor(growth)[foreign.numpy()][None, :]
+            out[rows, birth[None, :], residence[None, :]] = torch.as_tensor(growth)[None, :]
     return out
 
 

@@ -15,6 +15,7 @@ Definitions that differ between the sources, and how they are bridged:
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 FLOW_KEY = ["year", "origin", "destination"]
@@ -154,3 +155,20 @@ def stock_changes(stock_targets: pd.DataFrame, ours_stocks: pd.DataFrame) -> pd.
     cells["ours_ensemble"] = cells["ours_end"] - cells["ours_start"]
     keep = (cells["reported"] != 0) | (cells["ours_start"] != 0) | (cells["ours_end"] != 0)
     return cells[keep].assign(period=lambda f: f["year_start"].astype(str) + "-" + f["year_end"].astype(str))
+
+
+STOCK_CHANGE_SIZES = ((1e5, float("inf"), ">= 100,000"), (1e4, 1e5, "10,000-100,000"),
+                      (-float("inf"), -3e4, "<= -30,000"))
+
+
+def stock_changes_by_size(reported: np.ndarray, ours: np.ndarray) -> pd.DataFrame:
+    """How much of the UN's stock changes ours reproduce, by size of the UN's change (persons): the
+    cells, both sums, and ours / the UN's. A model that smooths the stocks between points shows it
+    here before anywhere else."""
+    rows = []
+    for low, high, label in STOCK_CHANGE_SIZES:
+        m = (reported >= low) & (reported < high)
+        rows.append({"change": label, "cells": int(m.sum()), "un_millions": reported[m].sum() / 1e6,
+                     "ours_millions": ours[m].sum() / 1e6,
+                     "ours_over_un": ours[m].sum() / reported[m].sum() if m.any() else float("nan")})
+    return pd.DataFrame(rows)

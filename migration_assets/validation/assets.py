@@ -98,7 +98,8 @@ class ValidationConfig(dg.Config):
 def flow_validation(context: dg.AssetExecutionContext, config: ValidationConfig, model_store: ModelStore,
                     countries: pd.DataFrame, country_year: pd.DataFrame, dyads: pd.DataFrame,
                     refugees: pd.DataFrame, initial_stocks: pd.DataFrame, edges: pd.DataFrame,
-                    stocks_january: pd.DataFrame, flow_targets: pd.DataFrame, stock_targets: pd.DataFrame, net_migration_targets: pd.DataFrame):
+                    stocks_january: pd.DataFrame, flow_targets: pd.DataFrame, stock_targets: pd.DataFrame,
+                    net_migration_targets: pd.DataFrame):
     """Held-out accuracy of the members on the observed flows, the interval calibration, and the
     coverage of every estimate table's interval."""
     inputs = build_inputs(countries, country_year, dyads, refugees, initial_stocks, edges, stocks_january)
