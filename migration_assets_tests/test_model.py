@@ -11,7 +11,7 @@ from migration_assets.model.ensemble import Ensemble, MemberPasses
 from migration_assets.model.loss import Scales, banded_loss, level_loss, loss_terms, predictions, psi
 from migration_assets.model import network
 from migration_assets.model.network import EdgeStructure, bilateral, net_migration, roll
-from migration_assets.model.tensors import PANEL_INPUTS, TREND_LIMIT, build_inputs, stock_trend
+from migration_assets.model.tensors import AIM_AHEAD, PANEL_INPUTS, TREND_LIMIT, build_inputs, stock_next, stock_trend
 from migration_assets.model.train import (TrainConfig, device_for, evaluate, fit, new_model, simulate, simulate_once,
                                           windows)
 from migration_assets.synthetic import WorldConfig, generate_world
@@ -382,15 +382,45 @@ def test_stock_trend_is_the_log_growth_between_un_stock_points():
     np.testing.assert_array_equal(stock_trend(pd.concat([stocks, revision]), lookup, years).numpy(), trend)
 
 
-def test_the_stock_trend_reaches_the_flows(tiny):
+def test_stock_next_aims_at_the_next_un_stock_point_and_then_along_the_last_growth():
+    """Each flow year aims at log(1 + S) of the next stock point after 1 January, with the years to
+    it; after the last point at the path the last interval's growth extrapolates AIM_AHEAD years on,
+    never below 0; unreported cells aim at 0. A revision's off-grid year is skipped."""
+    lookup = {"AAA": 0, "BBB": 1, "CCC": 2}
+    stocks = pd.DataFrame({"year": [1990, 1995, 2000, 1990, 1995, 2000, 1999],
+                           "birth": ["AAA"] * 3 + ["BBB"] * 3 + ["AAA"], "residence": ["BBB"] * 3 + ["CCC"] * 4,
+                           "stock": [np.expm1(2.0), np.expm1(7.0), np.expm1(4.5), 0.0, np.expm1(3.0), 0.0, 50.0]})
+    years = list(range(1988, 2004))
+    aim, to_next = stock_next(stocks, lookup, years)
+    aim, to_next = aim.numpy(), to_next.numpy()
+    at = years.index
+    np.testing.assert_allclose(to_next[at(1988):at(2000)], [2, 1, 5, 4, 3, 2, 1, 5, 4, 3, 2, 1])
+    assert (to_next[at(2000):] == AIM_AHEAD).all()
+    ab = aim[:, 0, 1]
+    np.testing.assert_allclose(ab[[at(1988), at(1989)]], 2.0)
+    np.testing.assert_allclose(ab[at(1990):at(1995)], 7.0)
+    np.testing.assert_allclose(ab[at(1995):at(2000)], 4.5)
+    # after 2000: 4.5 − 0.5 a year, AIM_AHEAD years after the flow year
+    np.testing.assert_allclose(ab[at(2000):], [4.5 - 0.5 * (y + AIM_AHEAD - 2000) for y in years[at(2000):]])
+    bc = aim[:, 1, 2]
+    np.testing.assert_allclose(bc[at(1990):at(1995)], 3.0)
+    assert (bc[at(2000):] == 0).all()  # falling at 0.6 a year from 0: held at log 1 = 0
+    # AAA in CCC is reported only in 1999, skipped one year before 2000's point
+    others = np.ones((3, 3), bool)
+    others[0, 1] = others[1, 2] = False
+    assert (aim[:, others] == 0).all()
+
+
+def test_the_stock_trend_and_aim_reach_the_flows(tiny):
     _, inputs, targets = tiny
-    assert inputs.stock_trend.abs().sum() > 0
+    assert inputs.stock_trend.abs().sum() > 0 and inputs.stock_next.abs().sum() > 0
     model = _random_model(inputs, targets)
     x = inputs.to(torch.float32)
     with torch.no_grad():
         flows = roll(model, x)[0]
-        flat = roll(model, dataclasses.replace(x, stock_trend=torch.zeros_like(x.stock_trend)))[0]
-    assert not torch.allclose(flows, flat)
+        for name in ("stock_trend", "stock_next"):
+            blind = roll(model, dataclasses.replace(x, **{name: torch.zeros_like(getattr(x, name))}))[0]
+            assert not torch.allclose(flows, blind), name
 
 
 def test_build_inputs_rejects_unknown_codes(tiny):

@@ -39,7 +39,7 @@ from . import revisions
 from .checks import INVARIANT_SPECS, KEYS, invariant_results
 
 TARGET_INPUTS = ["stock_targets", "net_migration_targets", "flow_targets"]
-MODEL_CODE_VERSION = "gru-v8"  # v8: the UN stock trend between stock points as an input (tensors.stock_trend)
+MODEL_CODE_VERSION = "gru-v9"  # v9: the gap to where the UN stocks head as an input (tensors.stock_next)
 
 
 def _ins(names: Sequence[str]) -> dict[str, dg.AssetIn]:

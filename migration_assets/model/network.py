@@ -11,8 +11,9 @@ For each year t and edge e = (i, j, k) (born in i, moving from j to k):
 c are scaled country covariates (each with a learned effect of its country in that role added to
 W c, as the origin and destination fixed effects of a gravity model), D static dyad terms, x_e per-edge inputs (refugee stocks,
 union pair, native / return flags, stock feedback, last year's arrivals into the group's stock
-cell: recent arrivals return and move on far more often than settled migrants, and the UN stock
-trend of the cells the movers leave and join: tensors.stock_trend). prior_e is a learned migration-rate prior
+cell: recent arrivals return and move on far more often than settled migrants; and of the cells the
+movers leave and join, the UN stock trend, tensors.stock_trend, and the gap, the log growth a year
+the cell's own stock needs to reach where the UN's stocks head, tensors.stock_next). prior_e is a learned migration-rate prior
 that makes the untrained network already plausible at every scale (on the real data, without it
 the members collapsed to near-uniform destination shares): for natives
 α·log((1 + S_ik)/(1 + S_ii)) + β_native, i.e. leaving in proportion to the diaspora (Abel & Cohen's
@@ -31,12 +32,12 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from .tensors import COUNTRY_FEATURES, ModelInputs
+from .tensors import COUNTRY_FEATURES, TREND_LIMIT, ModelInputs
 
 UNION = COUNTRY_FEATURES.index("x_union_member")
 # refugees(i,j), refugees(i,k), union pair(j,k), native, return, stock(i,j), stock(i,k), recent arrivals(i,j),
-# UN stock trend of (i,j) and of (i,k)
-N_EDGE_INPUTS = 10
+# UN stock trend of (i,j) and of (i,k), gap to the UN stock of (i,j) and of (i,k)
+N_EDGE_INPUTS = 12
 STOCK_SCALE = 10.0  # log1p(stock) / STOCK_SCALE keeps the stock feedback of order 1
 # Starting values of the learned prior: natives leave at 5 % of their diaspora-to-natives ratio a
 # year, towards destinations in proportion to their diaspora; foreign-born return at 3 % and move on
@@ -90,6 +91,8 @@ class EdgeStructure:
         self.n_groups = int(groups.numel())
         self.native = (self.birth == self.origin).float()
         self.returning = (self.birth == self.destination).float()
+        cells = torch.arange(n * n, device=edges.device)
+        self.foreign_cell = (cells // n != cells % n).float()  # (N²,) 0 on the natives' diagonal
 
     def group_share(self, logits: torch.Tensor) -> torch.Tensor:
         """π_e = exp(z_e) / (1 + Σ_group exp(z)), computed stably."""
@@ -151,18 +154,20 @@ def roll_years(model: FlowNet, inputs: ModelInputs, es: EdgeStructure, start: in
     for t in range(start, stop):
         moved, stocks, h, arrived = step(
             model, es, static, inputs.country_features[t].to(dtype), inputs.refugee_features[t].to(dtype),
-            inputs.death_rate[t].to(dtype), inputs.births[t].to(dtype), inputs.stock_trend[t].to(dtype), stocks, h,
-            arrived)
+            inputs.death_rate[t].to(dtype), inputs.births[t].to(dtype), inputs.stock_trend[t].to(dtype),
+            inputs.stock_next[t].to(dtype), inputs.years_to_next[t].to(dtype), stocks, h, arrived)
         flows.append(moved)
         path.append(stocks)
     return torch.stack(flows), torch.stack(path), RollState(stocks, h, arrived)
 
 
 def year_step(model: FlowNet, es: EdgeStructure, static: torch.Tensor, cf: torch.Tensor, refugees: torch.Tensor,
-              death_rate: torch.Tensor, births: torch.Tensor, trend: torch.Tensor, stocks: torch.Tensor,
-              h: torch.Tensor, arrived: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+              death_rate: torch.Tensor, births: torch.Tensor, trend: torch.Tensor, aim: torch.Tensor,
+              years_to_aim: torch.Tensor, stocks: torch.Tensor, h: torch.Tensor,
+              arrived: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
     """One flow year: the movers of every edge (E,), the stocks on 1 January of the next year (N, N),
-    and the GRU state and arrivals (per stock cell) that the next year reads."""
+    and the GRU state and arrivals (per stock cell) that the next year reads. `trend`, `aim` and
+    `years_to_aim` are the year's rows of the inputs' stock_trend, stock_next and years_to_next."""
     n = es.n
     dtype = stocks.dtype
     ref = refugees.reshape(-1)
@@ -170,6 +175,9 @@ def year_step(model: FlowNet, es: EdgeStructure, static: torch.Tensor, cf: torch
     union = cf[:, UNION]
     flat = stocks.reshape(-1)
     feedback = torch.log1p(flat.detach().clamp_min(0)) / STOCK_SCALE
+    # the log growth a year that takes each foreign-born cell's own stock to the UN's aim
+    gap = ((aim.reshape(-1) - STOCK_SCALE * feedback) / years_to_aim).clamp(-TREND_LIMIT, TREND_LIMIT)
+    gap = gap * es.foreign_cell.to(dtype)
     x_edge = torch.stack(
         [
             ref[es.cell_from],
@@ -182,6 +190,8 @@ def year_step(model: FlowNet, es: EdgeStructure, static: torch.Tensor, cf: torch
             torch.log1p(arrived[es.cell_from]) / STOCK_SCALE,
             trend[es.cell_from],
             trend[es.bd],
+            gap[es.cell_from],
+            gap[es.bd],
         ],
         dim=1,
     )
