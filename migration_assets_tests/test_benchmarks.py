@@ -21,15 +21,38 @@ def test_benchmark_script_imports(script):
     assert callable(getattr(module, "main", None)), f"{script.name} has no main()"
 
 
+def _accuracy():
+    spec = importlib.util.spec_from_file_location("benchmark_accuracy", SCRIPTS[0].parent / "accuracy.py")
+    accuracy = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(accuracy)
+    return accuracy
+
+
+def test_accuracy_coverage_by_size_bins_our_estimate_and_counts_the_misses():
+    """A flow reported above p95 counts as above, one below p05 as below; bins follow our estimate."""
+    import pandas as pd
+
+    cells = pd.DataFrame({"dataset": ["meta", "meta", "meta", "oecd", "oecd"],
+                          "predicted": [10.0, 20.0, 600.0, 600.0, 700.0],
+                          "reported": [80.0, 15.0, 900.0, 100.0, 650.0],
+                          "calibrated_p05": [2.0, 4.0, 300.0, 300.0, 350.0],
+                          "calibrated_p95": [40.0, 80.0, 1200.0, 1200.0, 1400.0]})
+    table = _accuracy().coverage_by_size(cells)
+    small = table.loc[("meta", "0-50")]
+    assert small["cells"] == 2 and small["above_p95"] == 0.5 and small["coverage"] == 0.5
+    assert small["median_reported_over_estimate"] == (8.0 + 0.75) / 2
+    assert table.loc[("meta", "500-5,000"), "coverage"] == 1.0
+    oecd = table.loc[("oecd", "500-5,000")]
+    assert oecd["below_p05"] == 0.5 and oecd["coverage"] == 0.5
+
+
 def test_accuracy_splits_held_out_cells_by_the_papers_training_data():
     """benchmarks/accuracy.py scores ours beside the paper apart on the cells the paper trained on
     (its published flows are in sample there): QuantMig's Europe 2002-2019, the national statistics
     of Sweden, Finland and New Zealand, Meta's cells."""
     import pandas as pd
 
-    spec = importlib.util.spec_from_file_location("benchmark_accuracy", SCRIPTS[0].parent / "accuracy.py")
-    accuracy = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(accuracy)
+    accuracy = _accuracy()
     cells = pd.DataFrame([(2010, "POL", "DEU", "eurostat_prev_residence"), (1995, "POL", "DEU", "imfsc_residence_immigrants"),
                           (2010, "MEX", "USA", "oecd_b11"), (2000, "USA", "SWE", "oecd_b11"),
                           (2020, "IND", "ARE", "imfsc_residence_immigrants"), (2020, "IND", "QAT", "oecd_b11"),
