@@ -113,6 +113,7 @@ def show_paper_training_split(scores: pd.DataFrame) -> None:
 
 
 def print_report(folder: Path) -> None:
+    from migration_assets.panel.build import dataset
     from migration_assets.validation import anchors, report
 
     with duckdb.connect(str(folder / "warehouse.duckdb"), read_only=True) as con:
@@ -126,12 +127,11 @@ def print_report(folder: Path) -> None:
             group by 1 order by 1""").df()
         scores = con.sql("select * from validation.anchor_scores").df()
         coverage = con.sql("select * from validation.coverage").df()
-        members = con.sql("select count(distinct fold) as folds, count(*) as cells from validation.heldout_flows").df()
         paper_split = paper_training_scores(con)
         heldout = con.sql("select * from validation.heldout_flows").df()
         stock_cells = anchors.stock_changes(con.sql("select * from panel.stock_targets").df(),
                                             con.sql("select year, birth, residence, mean from estimates.stocks").df())
-    print(f"\nAccuracy of the run in {folder}: {members['cells'][0]:,} held-out cells in {members['folds'][0]} folds")
+    print(f"\nAccuracy of the run in {folder}: {len(heldout):,} held-out cells in {heldout['fold'].nunique()} folds")
     for comparison in ["annual_heldout_flows", "five_year_flows", "net_migration_wpp", "net_migration_national",
                        "five_year_net_migration_wpp", "stock_change"]:
         show(f"{comparison} (pooled)", report.table(scores, comparison))
@@ -148,8 +148,6 @@ def print_report(folder: Path) -> None:
     cover = coverage[coverage["stratum_kind"].isin(["pooled", "source"])]
     show("coverage of held-out reported flows", cover.pivot_table(
         index=["stratum_kind", "stratum", "interval", "nominal"], columns="stage", values="coverage"))
-    from migration_assets.panel.build import dataset
-
     show("calibrated p05-p95 coverage of held-out reported flows by dataset and size of our estimate",
          coverage_by_size(heldout.assign(dataset=dataset(heldout["source"]))))
     show_paper_training_split(paper_split)
