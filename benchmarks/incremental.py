@@ -10,7 +10,8 @@ Two scratch platforms on the default synthetic world (30 countries):
 Prints the wall time of the update against the full retrain (target: under 20 %), the members'
 training time alone, the accuracy of both against the truth (held-out corridors that no member
 ever saw, and observed corridors predicted out of fold), and the size of the revisions the update
-made to the estimates of 1990-2022 (check `revisions_within_tolerance`).
+made to the estimates of 1990-2022 (check `revisions_within_tolerance`), and where the update's
+wall time goes (its runs by job and assets, and the time outside them).
 
     python benchmarks/incremental.py [--members 5] [--epochs 150]
 """
@@ -69,6 +70,23 @@ def member_seconds(instance, members: list[str]) -> float:
     return total
 
 
+def run_seconds(instance, since: float) -> pd.DataFrame:
+    """Wall seconds of each run that started after `since` (a time.time()), by the assets it
+    materialized; what an update spends outside them is the automation's evaluation and the sensor's."""
+    rows = []
+    for record in instance.get_run_records(dg.RunsFilter(created_after=pd.Timestamp(since, unit="s", tz="UTC"))):
+        run = record.dagster_run
+        assets = sorted(k.to_user_string() for k in (run.asset_selection or []))
+        partitions = run.tags.get("dagster/partition") or (
+            f"{run.tags['dagster/asset_partition_range_start']}-{run.tags['dagster/asset_partition_range_end']}"
+            if "dagster/asset_partition_range_start" in run.tags else "")
+        rows.append({"job": run.job_name, "assets": ", ".join(assets), "partitions": partitions,
+                     "seconds": (record.end_time or record.start_time) - record.start_time
+                     if record.start_time else float("nan")})
+    frame = pd.DataFrame(rows, columns=["job", "assets", "partitions", "seconds"])
+    return frame.groupby(["job", "assets"], as_index=False).agg(runs=("seconds", "size"), seconds=("seconds", "sum"))
+
+
 def accuracy(folder: Path) -> dict[str, dict]:
     with duckdb.connect(str(folder / "warehouse.duckdb"), read_only=True) as con:
         names = [".".join(r) for r in con.sql("select schema_name, table_name from duckdb_tables()").fetchall()]
@@ -107,10 +125,11 @@ def main() -> None:
     with dg.DagsterInstance.ephemeral() as instance:
         first, cursor = build(incremental, instance, FIRST_RELEASE, members, ops, log)
         res = resources(incremental, NEW_YEAR)
-        start = time.perf_counter()
+        start, since = time.perf_counter(), time.time()
         landed = land_releases(instance, res)
         cursor, done = run_until_quiet(defs, instance, res, cursor, ops, log=log)
         update = time.perf_counter() - start
+        update_runs = run_seconds(instance, since)
         update_members = member_seconds(instance, members)
         modes = {m: instance.fetch_materializations(
             dg.AssetRecordsFilter(dg.AssetKey(["models", "member"]), asset_partitions=[m]), limit=1
@@ -134,6 +153,9 @@ def main() -> None:
     print(f"{'full retrain through ' + str(NEW_YEAR):34s} {retrain:8.1f} {retrain_members:18.1f}")
     print(f"update / full retrain: {update / retrain:.1%} of the wall time, "
           f"{update_members / retrain_members:.1%} of the member training")
+    print(f"\nthe update's runs (wall s, start to end of each run; {update - update_runs['seconds'].sum():.1f} s "
+          f"outside them: the release sensor, the automation's evaluation and starting each run)")
+    print(update_runs.sort_values("seconds", ascending=False).to_string(index=False, float_format=lambda v: f"{v:.1f}"))
 
     print(f"\naccuracy against the truth{'':14s} {'r (update)':>11s} {'r (full)':>9s} {'log1p (update)':>15s} "
           f"{'log1p (full)':>13s} {'MRE (update)':>13s} {'MRE (full)':>11s}")
