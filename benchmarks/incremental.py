@@ -71,19 +71,13 @@ def member_seconds(instance, members: list[str]) -> float:
 
 
 def run_seconds(instance, since: float) -> pd.DataFrame:
-    """Wall seconds of each run that started after `since` (a time.time()), by the assets it
-    materialized; what an update spends outside them is the automation's evaluation and the sensor's."""
-    rows = []
-    for record in instance.get_run_records(dg.RunsFilter(created_after=pd.Timestamp(since, unit="s", tz="UTC"))):
-        run = record.dagster_run
-        assets = sorted(k.to_user_string() for k in (run.asset_selection or []))
-        partitions = run.tags.get("dagster/partition") or (
-            f"{run.tags['dagster/asset_partition_range_start']}-{run.tags['dagster/asset_partition_range_end']}"
-            if "dagster/asset_partition_range_start" in run.tags else "")
-        rows.append({"job": run.job_name, "assets": ", ".join(assets), "partitions": partitions,
-                     "seconds": (record.end_time or record.start_time) - record.start_time
-                     if record.start_time else float("nan")})
-    frame = pd.DataFrame(rows, columns=["job", "assets", "partitions", "seconds"])
+    """Wall seconds, start to end, of the runs created after `since` (a time.time()), summed by job
+    and the assets they materialized."""
+    runs = [{"job": r.dagster_run.job_name,
+             "assets": ", ".join(sorted(k.to_user_string() for k in (r.dagster_run.asset_selection or []))),
+             "seconds": r.end_time - r.start_time}
+            for r in instance.get_run_records(dg.RunsFilter(created_after=pd.Timestamp(since, unit="s", tz="UTC")))]
+    frame = pd.DataFrame(runs, columns=["job", "assets", "seconds"])
     return frame.groupby(["job", "assets"], as_index=False).agg(runs=("seconds", "size"), seconds=("seconds", "sum"))
 
 
