@@ -30,8 +30,8 @@ MEMBER_POOL = "member_training"
 # Raw tables with one row set per calendar year land in yearly partitions, so a release that adds
 # or revises years rewrites only those years. The others are editions (a country list, migrant
 # stocks every five years, gravity) and land whole.
-YEARLY_RAW = ("demography", "net_migration", "gdp", "union_membership", "conflict", "refugees", "observed_flows",
-              "meta_flows", "imfsc_flows")
+YEARLY_RAW = ("demography", "net_migration", "gdp", "union_membership", "conflict", "refugees", "refugee_arrivals",
+              "observed_flows", "meta_flows", "imfsc_flows")
 # Panel targets with one row set per year are yearly partitions too (panel/assets.py).
 YEARLY_PANEL = ("net_migration_targets", "flow_targets")
 

@@ -190,6 +190,15 @@ def raw_dir() -> str:
     return os.environ.get(RAW_DIR_VAR) or DEFAULT_RAW_DIR
 
 
+UNHCR_RELEASE_VAR = "MIGRATION_UNHCR_RELEASE"
+
+
+def unhcr_release() -> str:
+    """MIGRATION_UNHCR_RELEASE: the version of UNHCR's refugees package to read (a folder name under
+    unhcr/refugees_package/, e.g. 2024.12.0); empty (the default): the newest one present."""
+    return os.environ.get(UNHCR_RELEASE_VAR, "").strip()
+
+
 def source_kind() -> str:
     """MIGRATION_SOURCE, checked: 'synthetic' (default) or 'published'."""
     kind = os.environ.get("MIGRATION_SOURCE", "synthetic")

@@ -30,7 +30,7 @@ import dagster as dg
 
 from .failures import RunFailed, raise_if_failed, stored_failure_summary
 from .jobs import ESTIMATE, EXPORT, INGEST, JOB_OF_GROUP, TRAIN_MEMBERS
-from .partitions import MEMBER_POOL
+from .partitions import LAST_YEAR, MEMBER_POOL
 from .processes import die_with_parent
 
 INFO_LOGS = {"loggers": {"console": {"config": {"log_level": "INFO"}}}}
@@ -64,9 +64,10 @@ def year_range(first: int | str, last: int | str) -> dict[str, str]:
 
 
 def source_years(resources: dict) -> tuple[int, int]:
-    """First and last year of the source's demography: the years the raw tables land and estimates cover."""
+    """First and last year of the source's demography within the yearly partitions (MIGRATION_LAST_YEAR;
+    WPP's projection goes further): the years the raw tables land and estimates cover."""
     years = resources["source"].table("demography")["year"]
-    return int(years.min()), int(years.max())
+    return int(years.min()), min(int(years.max()), LAST_YEAR)
 
 
 def run(job: str, resources: dict, instance: dg.DagsterInstance, what: str, *, run_config: dict | None = None,

@@ -158,6 +158,8 @@ RAW: dict[str, Table] = {
                 _c("births", "DOUBLE", "live births during the calendar year, persons"),
                 _c("deaths", "DOUBLE", "deaths during the calendar year, persons"),
                 _c("life_expectancy", "DOUBLE", "life expectancy at birth, years"),
+                _c("projected", "INTEGER", "1 where the year is a projection (WPP's medium variant after its last "
+                                           "estimated year: a nowcast's demography), else 0"),
             ),
             ("year", "country"),
         ),
@@ -205,12 +207,34 @@ RAW: dict[str, Table] = {
         ),
         Table(
             "refugees",
-            "Refugees and asylum-seekers by country of origin and of asylum (UNHCR style), end of year.",
+            "Refugees and asylum-seekers by country of origin and of asylum, end of year; other people in need "
+            "of international protection apart.",
             (
                 YEAR,
                 _c("origin", "VARCHAR", "ISO3 country of origin"),
                 _c("asylum", "VARCHAR", "ISO3 country of asylum"),
                 _c("refugees", "DOUBLE", "refugees and asylum-seekers on 31 December, persons"),
+                _c("asylum_seekers", "DOUBLE", "the asylum-seekers among `refugees` (pending cases), persons"),
+                _c("oip", "DOUBLE", "other people in need of international protection on 31 December (UNHCR, from "
+                                    "2018: e.g. Venezuelans abroad), not in `refugees`; 0 where not collected, persons"),
+            ),
+            ("year", "origin", "asylum"),
+        ),
+        Table(
+            "refugee_arrivals",
+            "Arrivals of refugees, asylum-seekers and other people in need of international protection during "
+            "the calendar year, by origin and asylum country (UNHCR): forced-displacement flows, a lower bound of "
+            "the total flow on their corridor.",
+            (
+                YEAR,
+                _c("origin", "VARCHAR", "ISO3 country of origin"),
+                _c("asylum", "VARCHAR", "ISO3 country of asylum"),
+                _c("refugees", "DOUBLE", "refugees recognised during the year (prima facie and temporary protection "
+                                         "included), persons"),
+                _c("asylum_seekers", "DOUBLE", "new asylum applications (repeat and appeal excluded), persons"),
+                _c("refugee_like", "DOUBLE", "people newly in a refugee-like situation, persons"),
+                _c("oip", "DOUBLE", "other people in need of international protection newly arrived (from 2018), "
+                                    "persons"),
             ),
             ("year", "origin", "asylum"),
         ),

@@ -222,3 +222,74 @@ def test_each_dataset_weighs_by_the_square_root_of_its_cells():
     assert (total / np.sqrt(cells)).to_numpy() == pytest.approx(np.full(len(total), (total / np.sqrt(cells)).iloc[0]))
     assert meta["per_source"]["meta_facebook"]["weight_per_cell"] > meta["per_source"]["imfsc_residence_immigrants"][
         "weight_per_cell"]
+
+
+# ---------------------------------------------------------------------------------------------
+# nowcast years: inputs that end before the estimates do
+
+
+def _covariates(codes, years):
+    gdp = pd.DataFrame([{"year": y, "country": c, "gdp_per_capita": 1000.0 + y, "gdp_growth": 1.0}
+                        for y in years for c in codes])
+    return gdp
+
+
+def test_covariates_after_their_last_year_are_carried_forward_not_zeroed():
+    """UCDP and the EU list end before the estimates (2023 against 2025): each country keeps its last
+    value; a year without an event before that stays 0."""
+    codes = ["AAA", "BBB"]
+    years = list(range(2020, 2026))
+    demo = _demography(*codes, years=years).assign(life_expectancy=70.0)
+    conflict = pd.DataFrame({"year": [2021, 2023], "country": ["AAA", "AAA"], "conflict_deaths": [500.0, 900.0]})
+    union = pd.DataFrame([{"year": y, "country": c, "member": float(c == "BBB")} for y in range(2020, 2024)
+                          for c in codes])
+    frame, meta = build.country_year(_countries(*codes), demo, _covariates(codes, range(2020, 2023)), conflict, union)
+    got = frame.set_index(["country", "year"])
+    deaths = np.expm1(got["x_log_conflict_deaths"] * meta["scaling"]["x_log_conflict_deaths"]["std"]
+                      + meta["scaling"]["x_log_conflict_deaths"]["mean"])
+    assert deaths[("AAA", 2022)] == pytest.approx(0.0, abs=1e-6)  # no event reported that year
+    assert deaths[("AAA", 2024)] == pytest.approx(900.0) and deaths[("AAA", 2025)] == pytest.approx(900.0)
+    assert got.loc[("BBB", 2025), "x_union_member"] == 1.0 and got.loc[("AAA", 2025), "x_union_member"] == 0.0
+    assert meta["carried_forward"] == {"conflict": {"last_year": 2023, "years": [2024, 2025]},
+                                       "union_membership": {"last_year": 2023, "years": [2024, 2025]}}
+
+
+def test_refugee_years_the_source_lacks_take_the_last_reported_year():
+    """A year UNHCR does not report at all (2019 in the older files; after the last release) is the
+    last reported year's count, not none."""
+    codes = ["AFG", "PAK", "IRN"]
+    refugees = pd.DataFrame({"year": [2017, 2018, 2018, 2020], "origin": ["AFG", "AFG", "AFG", "AFG"],
+                             "asylum": ["PAK", "PAK", "IRN", "PAK"], "refugees": [100.0, 200.0, 50.0, 300.0]})
+    frame, meta = build.refugees_panel(_countries(*codes), refugees, _demography(*codes, years=range(2017, 2024)))
+    got = frame.set_index(["year", "origin", "asylum"])["refugees"]
+    assert got[(2019, "AFG", "PAK")] == 200.0  # end of 2018
+    assert got[(2020, "AFG", "PAK")] == 200.0 and got[(2020, "AFG", "IRN")] == 50.0  # 2019 missing: 2018's
+    assert got[(2021, "AFG", "PAK")] == 300.0 and (2021, "AFG", "IRN") not in got.index  # end of 2020
+    assert got[(2023, "AFG", "PAK")] == 300.0  # after the last year: 2020's
+    assert meta["carried_forward"] == {"2020": 2019, "2022": 2021, "2023": 2021}
+
+
+def test_data_basis_says_what_each_year_rests_on():
+    years = list(range(2018, 2026))
+    demo = pd.DataFrame([{"year": y, "country": "AAA", "projected": int(y > 2023)} for y in years])
+    tables = {
+        "demography": demo,
+        "gdp": pd.DataFrame({"year": range(2018, 2024), "country": "AAA"}),
+        "refugees": pd.DataFrame({"year": [2018, 2020, 2021, 2022, 2023, 2024, 2025]}),
+        "migrant_stocks": pd.DataFrame({"year": [2015, 2020]}),
+        "meta_flows": pd.DataFrame({"year": [2019, 2020, 2021, 2022]}),
+        "refugee_arrivals": pd.DataFrame({"year": []}),
+    }
+    frame = build.data_basis(years, tables)
+    assert frame.equals(build.PANEL["data_basis"].conform(frame))
+    got = frame.set_index(["input", "year"])
+    assert got.loc[("demography", 2023), "basis"] == "observed" and got.loc[("demography", 2024), "basis"] == "projected"
+    assert got.loc[("gdp", 2025), "basis"] == "carried_forward" and "2023" in got.loc[("gdp", 2025), "detail"]
+    assert got.loc[("refugees", 2020), "basis"] == "carried_forward"  # 1 January 2020 = end of 2019, not reported
+    assert got.loc[("refugees", 2025), "basis"] == "observed"  # end of 2024
+    assert got.loc[("migrant_stocks", 2018), "basis"] == "interpolated"
+    assert got.loc[("migrant_stocks", 2024), "basis"] == "extrapolated"
+    assert got.loc[("meta_flows", 2023), "basis"] == "none" and got.loc[("meta_flows", 2023), "role"] == "target"
+    assert got.loc[("meta_flows", 2024), "last_observed_year"] == 2022
+    assert "refugee_arrivals" not in set(frame["input"])  # empty: not listed
+    assert len(frame) == 5 * len(years)

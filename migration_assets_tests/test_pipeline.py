@@ -100,7 +100,7 @@ def test_estimates_cover_every_year_and_are_coherent(run):
 def test_every_check_ran_and_passed(run):
     raw_checks = run.inputs.get_asset_check_evaluations()
     # 13 raw suites, 13 comparisons with what the warehouse holds (keeps_landed_data), matches_un_totals
-    assert len(raw_checks) == 27 and all(e.passed for e in raw_checks)
+    assert len(raw_checks) == 29 and all(e.passed for e in raw_checks)
     invariants = {e.check_name: e for e in run.estimates.get_asset_check_evaluations()
                   if e.asset_key.path[0] == "estimates"}
     assert set(invariants) == {"stocks_nonnegative", "no_self_flows", "net_migration_matches_flows",

@@ -27,6 +27,7 @@ from migration_assets.sources.published import PublishedSource
 GDP_CSV = "gdp/GDP_data.csv"  # in the paper's repository beside the netCDF file; not read
 
 YEARS = list(range(1990, 2024))
+WITH_PROJECTION = list(range(1990, 2031))  # demography: WPP's estimates, then its medium variant to 2030
 
 # ---------------------------------------------------------------------------------------------
 # (a) a tiny bundle in the publishers' formats
@@ -87,8 +88,12 @@ def write_wpp_txt(root: Path) -> None:
     write_wide(folder / "e0B.txt", past, e0, last_observed=True)
     write_wide(folder / "migration.txt", past, migration, last_observed=True)
     write_wide(folder / "PopChange.txt", past, lambda m, y: CHANGE[m])
-    write_wide(folder / "popprojMed.txt", [2024, 2025], lambda m, y: PROJ_POP_2024[m])
-    write_wide(folder / "PopChangeprojMed.txt", [2024, 2025], lambda m, y: PROJ_CHANGE_2024[m])
+    future = list(range(2024, 2032))
+    write_wide(folder / "popprojMed.txt", future, lambda m, y: PROJ_POP_2024[m] + 10 * (y - 2024))
+    write_wide(folder / "PopChangeprojMed.txt", future, lambda m, y: PROJ_CHANGE_2024[m])
+    write_wide(folder / "birthsprojMed.txt", future, births)
+    write_wide(folder / "deathsprojMed.txt", future, deaths)
+    write_wide(folder / "e0Bproj.txt", future, e0)
 
 
 UN_HEADER = ("SortOrder,LocID,Notes,ISO3_code,ISO2_code,SDMX_code,LocTypeID,LocTypeName,ParentID,Location,VarID,"
@@ -112,7 +117,7 @@ def un_value(loc: int, year: int, column: str) -> float:
 def un_csv_text() -> str:
     columns = UN_HEADER.split(",")
     lines = [UN_HEADER]
-    for year in range(1989, 2026):  # 1989 and the 2024-2025 projections are outside the range read
+    for year in range(1989, 2032):  # 1989 and the projections after 2030 are outside the range read
         for i, (loc, iso3, iso2, kind, kind_name, name) in enumerate(UN_ROWS):
             row = dict.fromkeys(columns, "")
             row.update(SortOrder=str(i + 1), LocID=str(loc), ISO3_code=iso3, ISO2_code=iso2, SDMX_code=iso2,
@@ -242,8 +247,15 @@ def test_demography_from_wpp_text_files(tiny):
     frame = demography.read(tiny)
     assert list(frame.columns) == demography.TABLE.column_names
     assert sorted(frame["country"].unique()) == ["FRA", "NGA", "POL", "XKX"]  # aggregates and Holy See absent
-    assert sorted(frame["year"].unique()) == YEARS
+    assert sorted(frame["year"].unique()) == WITH_PROJECTION
     got = frame.set_index(["country", "year"])
+    # after WPP's last estimate (2023), its medium variant, flagged: 1 January t = popprojMed of t - 1
+    assert (got["projected"] == (got.index.get_level_values("year") > 2023)).all()
+    assert got.loc[("FRA", 2024), "population"] == january(250, 2024)
+    assert got.loc[("NGA", 2027), "population"] == round((PROJ_POP_2024[566] + 20) * 1000)
+    assert got.loc[("POL", 2030), "births"] == round(births(616, 2030) * 1000)
+    assert got.loc[("XKX", 2025), "life_expectancy"] == pytest.approx(e0(412, 2025))
+    got = got[got["projected"] == 0]
     for m49, iso in ISO.items():
         for year in [1990, 2005, 2023]:
             row = got.loc[(iso, year)]
@@ -263,7 +275,9 @@ def test_demography_prefers_the_publishers_csv(tiny):
     path.write_text(un_csv_text(), encoding="utf-8")
     frame = demography.read(tiny).set_index(["country", "year"])
     assert sorted(frame.index.get_level_values(0).unique()) == ["FRA", "NGA", "XKX"]  # World, Europe dropped
-    assert sorted(frame.index.get_level_values(1).unique()) == YEARS  # 1989 and projections dropped
+    assert sorted(frame.index.get_level_values(1).unique()) == WITH_PROJECTION  # 1989 and after 2030 dropped
+    assert frame.loc[("NGA", 2030), "births"] == un_expected(566, 2030, "Births")
+    assert frame.loc[("NGA", 2030), "projected"] == 1 and frame.loc[("NGA", 2023), "projected"] == 0
     assert frame.loc[("FRA", 2000), "population"] == un_expected(250, 2000, "TPopulation1Jan")
     assert frame.loc[("NGA", 1990), "births"] == un_expected(566, 1990, "Births")
     assert frame.loc[("XKX", 2023), "deaths"] == un_expected(412, 2023, "Deaths")
@@ -414,7 +428,8 @@ def test_unknown_m49_code(tiny):
     # a code UNlocations calls a country but no mapping knows
     loc = tiny / wpp.LOCATIONS
     loc.write_text(loc.read_text() + "Atlantis\t898\t-1\t\t-1\t\t4\n")
-    for name in ["births", "deaths", "life_expectancy", "pop_change", "pop_projected", "pop_change_projected"]:
+    for name in ["births", "deaths", "life_expectancy", "pop_change", "pop_projected", "pop_change_projected",
+                 "births_projected", "deaths_projected", "life_expectancy_projected"]:
         path = tiny / wpp.TXT[name]
         first = path.read_text().split("\n")[3].split("\t")
         path.write_text(path.read_text() + "\t".join(["898", "Atlantis", *first[2:]]) + "\n")
@@ -558,8 +573,8 @@ def test_bundle_passes_its_suite(real, name):
 
 def test_bundle_demography(real, bundle):
     d = real["demography"]
-    assert len(d) == 236 * 34 and d["country"].nunique() == 236
-    assert sorted(d["year"].unique()) == YEARS
+    assert len(d) == 236 * 41 and d["country"].nunique() == 236
+    assert sorted(d["year"].unique()) == WITH_PROJECTION and (d["projected"] == (d["year"] > 2023)).all()
     assert {"XKX", "GGY", "JEY", "BLM", "MAF"} <= set(d["country"]) and "VAT" not in set(d["country"])
     assert not d.isna().any().any()
     # the mean of consecutive 1 January populations is WPP's mid-year population (WDI SP.POP.TOTL)

@@ -27,7 +27,7 @@ def published(bundle, tmp_path_factory):
 def test_every_raw_check_passes_or_warns_with_a_reason(published):
     result, _ = published
     checks = result.get_asset_check_evaluations()
-    assert len(checks) == 27  # 13 raw suites, 13 keeps_landed_data, matches_un_totals
+    assert len(checks) == 29  # 14 raw suites, 14 keeps_landed_data, matches_un_totals
     for check in checks:
         assert check.passed or check.severity == dg.AssetCheckSeverity.WARN, check.asset_key
         if not check.passed:  # a warning states its reason

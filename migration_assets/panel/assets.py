@@ -157,5 +157,18 @@ def edges(config: EdgeConfig, countries: pd.DataFrame, stocks_january: pd.DataFr
     return _output(frame, {**meta, "selection_rule": dg.MetadataValue.text(json.dumps(meta["rule"]))})
 
 
+@dg.asset(**_spec("data_basis", {"country_year": _panel("country_year"),
+                                   **{name: _raw(name) for name in build.BASIS_INPUTS}}))
+def data_basis(country_year: pd.DataFrame, **tables: pd.DataFrame) -> dg.Output:
+    """For every estimate year, what each input rests on (observed, projected, carried forward, ...)."""
+    years = sorted(int(y) for y in country_year["year"].unique())
+    frame = build.data_basis(years, tables)
+    nowcast = sorted({int(y) for y in frame.loc[(frame["basis"] != "observed") & (frame["role"] != "target"), "year"]
+                      if y > max(years) - 10})  # recent years with an input not observed
+    return _output(frame, {"years": f"{years[0]}-{years[-1]}", "recent_years_with_unobserved_inputs": nowcast,
+                           "last_observed": {n: int(v) for n, v in frame.groupby("input")["last_observed_year"].max()
+                                             .dropna().items()}})
+
+
 PANEL_ASSETS = [countries, country_year, dyads, refugees, stocks_january, initial_stocks, stock_targets,
-                net_migration_targets, flow_targets, edges]
+                net_migration_targets, flow_targets, edges, data_basis]

@@ -44,6 +44,22 @@ PANEL: dict[str, Table] = {
             ("year", "country"),
         ),
         Table(
+            "data_basis",
+            "What each estimate year rests on: for every input, whether the year is observed, projected, "
+            "interpolated, carried forward from an earlier year, extrapolated, or has no data (the estimate "
+            "is then the model's own). A nowcast year is one whose inputs are not all observed.",
+            (
+                Column("year", "INTEGER", "calendar year of the estimates"),
+                Column("input", "VARCHAR", "the raw table (demography, gdp, conflict, refugees, migrant_stocks, ...)"),
+                Column("role", "VARCHAR", "covariate (the model reads it), target (the model is fitted to it), both, "
+                                          "or unused (landed, not yet read by the model)"),
+                Column("basis", "VARCHAR", "observed, projected, interpolated, carried_forward, extrapolated or none"),
+                Column("detail", "VARCHAR", "in words: from which year, between which points, by whom projected"),
+                Column("last_observed_year", "INTEGER", "the input's last year with observed rows"),
+            ),
+            ("year", "input"),
+        ),
+        Table(
             "dyads",
             "Scaled static covariates of each ordered country pair.",
             (
@@ -215,8 +231,17 @@ def country_year(countries_: pd.DataFrame, demography: pd.DataFrame, gdp: pd.Dat
                                ("union_membership", "member"), ("demography", "life_expectancy")]
     }
     filled = {c: _fill_by_country(frame, c) for c in ["gdp_per_capita", "gdp_growth", "life_expectancy"]}
-    frame["conflict_deaths"] = frame["conflict_deaths"].fillna(0.0)
-    frame["member"] = frame["member"].fillna(0.0)
+    # after a source's last year (a nowcast), each country's last value is carried forward; a gap
+    # before it is no event (no deaths, no membership)
+    carried = {}
+    for name, column, table in [("conflict", "conflict_deaths", conflict), ("union_membership", "member", union_membership)]:
+        last = int(table["year"].max()) if len(table) else first - 1
+        after = frame["year"] > last
+        if after.any():
+            known = frame[column].where(~after).fillna(0.0).where(~after)  # gaps before the last year: no event
+            frame[column] = known.groupby(frame["country"]).ffill()
+            carried[name] = {"last_year": last, "years": sorted(int(y) for y in frame.loc[after, "year"].unique())}
+        frame[column] = frame[column].fillna(0.0)
     frame["death_rate"] = frame["deaths"] / frame["population"]
     scaling = {}
     for name, raw in {
@@ -230,7 +255,7 @@ def country_year(countries_: pd.DataFrame, demography: pd.DataFrame, gdp: pd.Dat
     }.items():
         frame[name], scaling[name] = _standardize(raw)
     frame["x_union_member"] = frame["member"]
-    return PANEL["country_year"].conform(frame), {"scaling": scaling, "filled_values": filled,
+    return PANEL["country_year"].conform(frame), {"scaling": scaling, "filled_values": filled, "carried_forward": carried,
                                                   "countries_missing_some_years": coverage,
                                                   "harmonization": report.as_metadata()}
 
@@ -253,16 +278,82 @@ def dyads(countries_: pd.DataFrame, gravity: pd.DataFrame) -> tuple[pd.DataFrame
 
 def refugees_panel(countries_: pd.DataFrame, refugees: pd.DataFrame, demography: pd.DataFrame
                    ) -> tuple[pd.DataFrame, dict]:
+    """Refugees on 1 January of each year. A year the source does not report at all (UNHCR's 2019 in
+    the older files, the years after its last release) takes the last reported year's counts, so that
+    the model reads the last known refugees, not none; `carried_forward` lists those years."""
     report = HarmonizationReport()
     r = to_canonical(refugees, ["origin", "asylum"], ["refugees"], list(countries_["country"]), demography, report)
     r = r[(r["refugees"] > 0) & (r["origin"] != r["asylum"])]
     r = r.groupby(["year", "origin", "asylum"], as_index=False)["refugees"].sum()
     r["year"] = r["year"] + 1  # end of year t is 1 January of t + 1
+    carried = {}
+    if len(r):
+        reported = set(r["year"].astype(int))
+        for year in range(min(reported) + 1, int(demography["year"].max()) + 1):
+            if year not in reported:
+                source = max(y for y in reported if y < year)
+                carried[year] = source
+                r = pd.concat([r, r[r["year"] == source].assign(year=year)], ignore_index=True)
     logs = np.log1p(r["refugees"])
     std = float(logs.std()) if len(r) > 1 and logs.std() > 0 else 1.0
     r["x_log_refugees"] = logs / std
     return PANEL["refugees"].conform(r), {"scaling": {"x_log_refugees": {"std": std}}, "rows": len(r),
+                                          "carried_forward": {str(y): s for y, s in carried.items()},
                                           "harmonization": report.as_metadata()}
+
+
+# raw table -> its role; yearly covariates are carried forward after their last year (country_year,
+# refugees_panel), stocks interpolated between points and extrapolated after the last (tensors.stock_next)
+BASIS_INPUTS = {"demography": "both", "gdp": "covariate", "conflict": "covariate", "union_membership": "covariate",
+                "refugees": "covariate", "migrant_stocks": "both", "net_migration": "target",
+                "observed_flows": "target", "meta_flows": "target", "imfsc_flows": "target",
+                "refugee_arrivals": "unused"}
+CARRIED = ("gdp", "conflict", "union_membership")
+
+
+def data_basis(years: list[int], tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """One row per estimate year and input of BASIS_INPUTS (those in `tables` with rows; a table the
+    source leaves empty, such as the arrivals without a UNHCR package release, is not listed)."""
+    rows = []
+    for name, role in BASIS_INPUTS.items():
+        if name not in tables or tables[name].empty:
+            continue
+        frame = tables[name]
+        observed = frame if name != "demography" else frame[frame["projected"] == 0]
+        present = sorted({int(y) for y in observed["year"].unique()})
+        if not present:
+            continue
+        last = present[-1]
+        projected = set() if name != "demography" else {int(y) for y in frame.loc[frame["projected"] == 1, "year"]}
+        for year in years:
+            if name == "migrant_stocks":
+                before, after = [y for y in present if y <= year], [y for y in present if y > year]
+                if year in present:
+                    basis, detail = "observed", "a UN stock point (mid-year)"
+                elif before and after:
+                    basis, detail = "interpolated", f"between the UN stock points {before[-1]} and {after[0]}"
+                elif before:
+                    basis, detail = "extrapolated", f"the last stock interval's growth carried past {before[-1]}"
+                else:
+                    basis, detail = "extrapolated", f"back from the first UN stock point {after[0]}"
+            elif name == "refugees":  # the model reads 1 January: the end of the year before
+                if year - 1 in present:
+                    basis, detail = "observed", f"the count at the end of {year - 1}"
+                elif present and year - 1 > present[0]:
+                    source = max(y for y in present if y < year - 1)
+                    basis, detail = "carried_forward", f"the count at the end of {source}"
+                else:
+                    basis, detail = "none", "no count before this year"
+            elif year in present:
+                basis, detail = "observed", ""
+            elif year in projected:
+                basis, detail = "projected", "WPP 2024 medium variant"
+            elif name in CARRIED and last is not None and year > last:
+                basis, detail = "carried_forward", f"each country's value of {last}"
+            else:
+                basis, detail = "none", "no figure this year: the estimate is the model's own"
+            rows.append((year, name, role, basis, detail, last))
+    return PANEL["data_basis"].conform(pd.DataFrame(rows, columns=[c.name for c in PANEL["data_basis"].columns]))
 
 
 def stock_corrections() -> pd.DataFrame:

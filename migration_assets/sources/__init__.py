@@ -10,6 +10,7 @@ from . import gravity
 from . import union_membership
 from . import conflict
 from . import refugees
+from . import refugee_arrivals
 from . import observed_flows
 from . import meta_flows
 from . import imfsc_flows
@@ -17,5 +18,6 @@ from . import imfsc_flows
 RAW_CHECKS = [migrant_stocks.matches_un_totals]
 
 # totals before the bilateral stocks: the check matches_un_totals on raw/migrant_stocks reads them
-RAW_ASSETS = [countries.asset, migrant_stock_totals.asset, migrant_stocks.asset, demography.asset, net_migration.asset, gdp.asset, gravity.asset, union_membership.asset, conflict.asset, refugees.asset, observed_flows.asset,
+RAW_ASSETS = [countries.asset, migrant_stock_totals.asset, migrant_stocks.asset, demography.asset, net_migration.asset, gdp.asset, gravity.asset, union_membership.asset, conflict.asset, refugees.asset,
+              refugee_arrivals.asset, observed_flows.asset,
               meta_flows.asset, imfsc_flows.asset]

@@ -11,8 +11,10 @@ Files read (relative to the raw folder; see `sources/wpp.py` for the parsing rul
   countries (location_type 4) from aggregates.
 
 Harmonization:
-- years 1990-2023 (the WPP 2024 estimates; projections are not used except the 2024 projected
-  population, which anchors the reconstruction below);
+- years 1990-2023 are the WPP 2024 estimates; 2024-2030 its medium-variant projection
+  (`birthsprojMed.txt`, `deathsprojMed.txt`, `e0Bproj.txt`, and 1 January t = `popprojMed` of t - 1),
+  flagged `projected` = 1, so that estimates can reach the years after WPP's last estimate (a
+  nowcast's demography; which years land is the yearly partitions' choice, MIGRATION_LAST_YEAR);
 - population on 1 January is rebuilt exactly from the text files (MANIFEST section 2a):
   P(31 Dec 2023) = popprojMed[2024] - PopChangeprojMed[2024], then P(1 Jan t) = P(1 Jan t+1) -
   PopChange[t]; the mean of two consecutive values reproduces the WPP mid-year population;
@@ -35,14 +37,15 @@ TABLE = RAW["demography"]
 
 FILES = [
     wpp.TXT["births"], wpp.TXT["deaths"], wpp.TXT["life_expectancy"], wpp.TXT["pop_change"],
-    wpp.TXT["pop_projected"], wpp.TXT["pop_change_projected"], wpp.LOCATIONS,
+    wpp.TXT["pop_projected"], wpp.TXT["pop_change_projected"], wpp.TXT["births_projected"],
+    wpp.TXT["deaths_projected"], wpp.TXT["life_expectancy_projected"], wpp.LOCATIONS,
 ]
 
 
 def read(root: Path) -> pd.DataFrame:
-    """Demography per country and year 1990-2023, persons, from WPP 2024."""
-    frame = wpp.indicators(Path(root), ["population", "births", "deaths", "life_expectancy"])
-    return TABLE.conform(frame)
+    """Demography per country and year 1990-2030, persons, from WPP 2024 (projected after 2023)."""
+    frame = wpp.indicators(Path(root), ["population", "births", "deaths", "life_expectancy"], wpp.WITH_PROJECTION)
+    return TABLE.conform(frame.assign(projected=(frame["year"] > wpp.LAST_YEAR).astype(int)))
 
 
 def expectations() -> list:

@@ -103,6 +103,38 @@ def to_number(values: pd.Series, path: Path, column: str, first_data_line: int =
     return numbers.astype(float)
 
 
+def read_rda(path: Path, name: str, required: list[str], renamed: dict[str, str] | None = None) -> pd.DataFrame:
+    """The data frame `name` of an R data file (.rda/.RData, as R's `save()` writes it: XDR, usually
+    gzip-compressed), read with pyreadr (librdata: a C reader, ten times faster than the pure-Python
+    `rdata` on UNHCR's files, and it writes .rda for fixtures). `renamed` maps a column name the
+    publisher used earlier to today's (applied only where today's is absent). Character columns come
+    back as str (NaN for R's NA). Raises SourceFileError naming the file for a truncated or foreign
+    file, a missing object or a missing column."""
+    import pyreadr  # here, not at import: only the UNHCR readers need it
+
+    require(path)
+    try:
+        objects = pyreadr.read_r(str(path))
+    except Exception as err:  # pyreadr raises LibrdataError, PyreadrError, ValueError... on damaged files
+        raise file_error(path, f"cannot be read as an R data file ({type(err).__name__}: {err})",
+                         "the download was truncated or altered: fetch it again (migration-fetch)") from err
+    if name not in objects:
+        raise file_error(path, f"holds no object `{name}` (found {sorted(objects)})",
+                         "use the publisher's file as documented in MANIFEST.md")
+    frame = objects[name].reset_index(drop=True)  # position + 1 = the row number R prints
+    for old, new in (renamed or {}).items():
+        if old in frame.columns and new not in frame.columns:
+            frame = frame.rename(columns={old: new})
+    missing = [c for c in required if c not in frame.columns]
+    if missing:
+        raise file_error(path, f"`{name}` lacks the column(s) {missing} (found {list(frame.columns)})",
+                         "the publisher renamed or dropped a column: map the new name in the reader's "
+                         "RENAMED, or read an earlier release (MIGRATION_UNHCR_RELEASE)")
+    if frame.empty:
+        raise file_error(path, f"`{name}` has no rows", "the download was cut short: fetch it again (migration-fetch)")
+    return frame
+
+
 def netcdf_variables(path: Path, variables: list[str], dims: tuple[str, str]) -> dict[str, np.ndarray]:
     """Arrays (native byte order, copied) of a netCDF classic file, plus its coordinate variables
     `dims`; the ISO3 char-array coordinate comes back as strings. Raises SourceFileError on a file

@@ -40,7 +40,10 @@ class PublishedSource(MigrationSource):
 
     def origin(self, name: str) -> str:
         module = _module(name)
-        files = module.FILES if name in RAW else module.FILES[name]
+        if name in RAW:  # a reader that picks its files (a release) says which with files(root)
+            files = module.files(Path(self.root)) if hasattr(module, "files") else module.FILES
+        else:
+            files = module.FILES[name]
         return f"{', '.join(str(Path(self.root) / f) for f in files)}"
 
     def known_codes(self) -> frozenset[str]:

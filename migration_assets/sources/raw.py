@@ -10,7 +10,10 @@ A release may not hold less than what it replaces. Before a table lands, its sui
 source's declared coverage (schemas.Coverage: rows, years, country codes), and the blocking check
 `keeps_landed_data` compares it with the table the warehouse holds: a year, a country, a series (a
 corridor or a country's series: the key without the year) or a row that the warehouse holds and
-the release lacks stops the asset. A withdrawal by the publisher lands only when the run states
+the release lacks stops the asset. For a table where an absent row means zero (UNHCR lists only
+pairs with people: `absent_is_zero`), a country, series or row the release no longer lists is a
+revision to zero: it lands, and the landing's metadata counts it; a year it lacks still stops it. A withdrawal
+by the publisher lands only when the run states
 why (the asset's `withdrawal` config, `migration-run --withdrawal TABLE=REASON`); the reason and
 what was withdrawn are kept in the materialization's metadata.
 
@@ -112,7 +115,8 @@ def year_hashes(frame, years) -> dict[str, str]:
     return {str(y): frame_digest(by_year.get(y, frame.iloc[:0]).reset_index(drop=True)) for y in years}
 
 
-def raw_asset(table: Table, codes: list[str], expectations: Callable[[], list]) -> dg.AssetsDefinition:
+def raw_asset(table: Table, codes: list[str], expectations: Callable[[], list],
+              absent_is_zero: bool = False) -> dg.AssetsDefinition:
     key = dg.AssetKey(["raw", table.name])
     yearly = table.name in YEARLY_RAW
     partitioning = dict(partitions_def=YEARS, backfill_policy=dg.BackfillPolicy.single_run()) if yearly else {}
@@ -161,6 +165,7 @@ def raw_asset(table: Table, codes: list[str], expectations: Callable[[], list]) 
                             f"the warehouse table is unchanged.\n{result.markdown()}")
         before = landed_table(warehouse, table.name)
         lost = withdrawn(before, frame, table.key, codes) if before is not None else {}
+        zeroed = {k: lost.pop(k) for k in ("countries", "series", "rows") if k in lost} if absent_is_zero else {}
         summary = _summary(lost)
         yield dg.AssetCheckResult(
             check_name=KEEPS, passed=not summary,
@@ -174,7 +179,8 @@ def raw_asset(table: Table, codes: list[str], expectations: Callable[[], list]) 
                             f"table is unchanged. Fix: restore the file (fetch it again: migration-fetch); if the "
                             f"publisher withdrew these data, state why: migration-run --withdrawal "
                             f"{table.name}='<reason>' (in Dagster: run config ops.{op}.config.withdrawal).")
-        landing = {"origin": origin, **({"withdrawal": f"{config.withdrawal}: {summary}"} if summary else {})}
+        landing = {"origin": origin, **({"withdrawal": f"{config.withdrawal}: {summary}"} if summary else {}),
+                   **({"revised_to_zero": _summary(zeroed) or "nothing"} if absent_is_zero else {})}
         if not yearly:
             yield dg.Output(frame, data_version=dg.DataVersion(frame_digest(frame)),
                             metadata={**landing, "content_hash": frame_digest(frame)})

@@ -24,6 +24,18 @@ duplicated (year, origin, asylum) after name mapping are summed; only positive c
 pair that is absent means no refugees reported, which the panel reads as 0). Historic codes stay as
 reported (e.g. SDN before 2011 includes South Sudan); the panel maps them (countries/successors.csv).
 Both sources report asylum-seekers only from 2000 on.
+
+UNHCR's refugees package (`unhcr/refugees_package/<version>/population.rda`, MANIFEST.md §5b), when
+a release is present, replaces both files: the release chosen by MIGRATION_UNHCR_RELEASE, else the
+newest version present. Its `population` tibble (end-of-year stocks; `coo_iso`/`coa_iso` ISO3,
+UNK = unknown and XXA = stateless dropped, TIB = CHN) gives every year from 1990 to the release's
+last, 2019 included: `refugees` = refugees + asylum_seekers as above, `asylum_seekers` alone, and
+`oip` (other people in need of international protection, from 2018, e.g. Venezuelans abroad; not in
+`refugees`). The older files give `asylum_seekers` as reported and `oip` = 0 (not collected).
+
+A release revises earlier years. A pair (or a country) it no longer lists is a revision to zero (UNHCR lists only
+pairs with people), not a withdrawal: `raw_asset(..., absent_is_zero=True)` reports such rows in the
+landing's metadata instead of stopping.
 """
 
 from pathlib import Path
@@ -32,15 +44,19 @@ import numpy as np
 import pandas as pd
 
 from ..countries import to_iso3
+from ..preflight import unhcr_release
 from ..schemas import RAW, Coverage
-from .files import file_error, read_csv, require, to_number
+from .files import file_error, read_csv, read_rda, require, to_number
 from .raw import raw_asset
 
 TABLE = RAW["refugees"]
 
 UNHCR_2020 = "unhcr/unhcr_2020.csv"
 POPSTATS = "unhcr/unhcr_popstats_export_persons_of_concern_all_data.csv.gz"
-FILES = [UNHCR_2020, POPSTATS]
+FILES = [UNHCR_2020, POPSTATS]  # without a package release (files(root) says which are read)
+PACKAGE = "unhcr/refugees_package"
+POPULATION = "population.rda"
+POPULATION_COLUMNS = ["year", "coo_iso", "coa_iso", "refugees", "asylum_seekers", "oip"]
 
 FIRST_YEAR = 1990
 CONFIDENTIAL = 2.0  # UNHCR's `*`: 1-4 persons, not disclosed
@@ -62,6 +78,8 @@ def expectations() -> list:
                                           meta={"fix": "refugee counts cannot be negative"}),
         gxe.ExpectColumnValuesToNotBeNull(column="refugees",
                                           meta={"fix": "drop pairs that are not reported instead of leaving them empty"}),
+        *[gxe.ExpectColumnValuesToBeBetween(column=c, min_value=0, meta={"fix": f"{c} cannot be negative"})
+          for c in ("asylum_seekers", "oip")],
     ]
 
 
@@ -69,7 +87,74 @@ def expectations() -> list:
 # before it lands, unless the withdrawal is stated (sources/raw.py)
 COVERAGE = Coverage.span(1990, 2020, rows=94_867, codes=184, missing=(2019,))
 
-asset = raw_asset(TABLE, ['origin', 'asylum'], expectations)
+asset = raw_asset(TABLE, ['origin', 'asylum'], expectations, absent_is_zero=True)
+
+
+def _version_key(name: str) -> tuple:
+    return tuple(int(part) if part.isdigit() else -1 for part in name.split("."))
+
+
+def package_versions(root: Path) -> list[str]:
+    """Versions of UNHCR's refugees package under `root`, oldest first (folders holding population.rda)."""
+    folder = Path(root) / PACKAGE
+    found = [p.name for p in folder.iterdir() if (p / POPULATION).exists()] if folder.is_dir() else []
+    return sorted(found, key=_version_key)
+
+
+def package_release(root: Path) -> str | None:
+    """The package version to read: MIGRATION_UNHCR_RELEASE, else the newest present (None: no package)."""
+    present = package_versions(root)
+    wanted = unhcr_release()
+    if wanted and wanted not in present:
+        raise file_error(Path(root) / PACKAGE / wanted / POPULATION, "file not found (MIGRATION_UNHCR_RELEASE="
+                         f"{wanted}; releases present: {', '.join(present) or 'none'})",
+                         "fetch that release (migration-fetch --only 'unhcr/refugees_package/*') or unset "
+                         "MIGRATION_UNHCR_RELEASE to read the newest present")
+    return wanted or (present[-1] if present else None)
+
+
+def files(root: Path) -> list[str]:
+    """The files `read(root)` reads: the chosen package release's population.rda, or the two older files."""
+    version = package_release(root)
+    return [f"{PACKAGE}/{version}/{POPULATION}"] if version else FILES
+
+
+def package_codes(frame: pd.DataFrame, path: Path, columns: tuple[str, str]) -> tuple[np.ndarray, np.ndarray]:
+    """ISO3 of the package's origin and asylum code columns (unknown and stateless as None); unknown
+    codes raise naming the file and the row (`frame`'s index + 1: the row number R prints)."""
+    def codes(column: str) -> np.ndarray:
+        values = frame[column].astype(object).where(frame[column].notna(), None)
+        return to_iso3(values.set_axis(values.index + 1), file=str(path), column=column, kind="iso3").to_numpy(dtype=object)
+
+    return codes(columns[0]), codes(columns[1])
+
+
+def package_numbers(frame: pd.DataFrame, path: Path, columns: list[str]) -> dict[str, pd.Series]:
+    """The count columns as floats (R's NA: not reported, 0); a negative or non-finite count raises
+    naming the file and the row (`frame`'s index + 1)."""
+    out = {}
+    for column in columns:
+        numbers = pd.to_numeric(frame[column], errors="coerce").astype(float)
+        bad = ~np.isfinite(numbers.fillna(0.0)) | (numbers < 0) | (numbers.isna() & frame[column].notna())
+        if bad.any():
+            p = _first(bad)
+            raise file_error(path, f"`{column}` of row {frame.index[p] + 1} is {frame[column].iloc[p]} (year "
+                             f"{frame['year'].iloc[p]:g})", "counts of persons are finite and not negative: "
+                             "fetch the release again (migration-fetch)")
+        out[column] = numbers.fillna(0.0)
+    return out
+
+
+def read_package(root: Path, version: str) -> pd.DataFrame:
+    """year, origin, asylum, refugees, asylum_seekers, oip of one package release, 1990 on."""
+    path = Path(root) / PACKAGE / version / POPULATION
+    raw = read_rda(path, "population", POPULATION_COLUMNS)
+    raw = raw[pd.to_numeric(raw["year"], errors="coerce") >= FIRST_YEAR]  # the index + 1 is R's row number
+    origin, asylum = package_codes(raw, path, ("coo_iso", "coa_iso"))
+    counts = package_numbers(raw, path, ["refugees", "asylum_seekers", "oip"])
+    return pd.DataFrame({"year": raw["year"].astype(int), "origin": origin, "asylum": asylum,
+                         "refugees": counts["refugees"] + counts["asylum_seekers"],
+                         "asylum_seekers": counts["asylum_seekers"], "oip": counts["oip"]})
 
 
 def _first(mask: pd.Series) -> int:
@@ -115,6 +200,7 @@ def read_unhcr_2020(root: Path) -> tuple[pd.DataFrame, dict]:
         "origin": _codes(orig[keep], 2, path, "orig", "iso3"),
         "asylum": _codes(dest[keep], 2, path, "dest", "iso3"),
         "refugees": refugees[keep].fillna(0.0) + asylum[keep].fillna(0.0),
+        "asylum_seekers": asylum[keep].fillna(0.0),
     })
     dropped = {"empty orig": int((orig == "").sum()), "empty dest": int((dest == "").sum()),
                "both counts NA": int((unreported & ~empty).sum()),
@@ -145,18 +231,25 @@ def read_popstats(root: Path, exclude: set[int] = frozenset(), first_year: int =
         "origin": _codes(rows["origin"].str.strip(), first, path, "Origin", "name"),
         "asylum": _codes(rows["asylum"].str.strip(), first, path, "Country / territory of asylum/residence", "name"),
         "refugees": counts["refugees"][used] + counts["asylum_seekers"][used],
+        "asylum_seekers": counts["asylum_seekers"][used],
     })
     return frame.dropna(subset=["origin", "asylum"])
 
 
 def read(root: Path) -> pd.DataFrame:
-    """Refugees + asylum-seekers by (year, origin, asylum), 1990 on: unhcr_2020.csv, and the 2015
-    popstats export for the earlier years it lacks."""
-    new, _ = read_unhcr_2020(root)
-    new = new[new["year"] >= FIRST_YEAR]
-    old = read_popstats(root, exclude=set(new["year"].astype(int)))  # the newer file wins
-    frame = pd.concat([new, old], ignore_index=True)
+    """Refugees + asylum-seekers (and, apart, other people in need of international protection) by
+    (year, origin, asylum), 1990 on: the chosen release of UNHCR's refugees package; without one,
+    unhcr_2020.csv and the 2015 popstats export for the earlier years it lacks."""
+    version = package_release(root)
+    if version:
+        frame = read_package(root, version)
+    else:
+        new, _ = read_unhcr_2020(root)
+        new = new[new["year"] >= FIRST_YEAR]
+        old = read_popstats(root, exclude=set(new["year"].astype(int)))  # the newer file wins
+        frame = pd.concat([new, old], ignore_index=True).assign(oip=0.0)
+    frame = frame.dropna(subset=["origin", "asylum"])
     frame = frame[frame["origin"] != frame["asylum"]]
-    frame = frame.groupby(["year", "origin", "asylum"], as_index=False)["refugees"].sum()
-    frame = frame[frame["refugees"] > 0].sort_values(["year", "origin", "asylum"])
+    frame = frame.groupby(["year", "origin", "asylum"], as_index=False)[["refugees", "asylum_seekers", "oip"]].sum()
+    frame = frame[(frame["refugees"] > 0) | (frame["oip"] > 0)].sort_values(["year", "origin", "asylum"])
     return TABLE.conform(frame)

@@ -37,8 +37,10 @@ import pandas as pd
 from ..countries import to_iso3
 from .files import file_error, read_bytes, read_csv, require, to_number
 
-FIRST_YEAR, LAST_YEAR = 1990, 2023
+FIRST_YEAR, LAST_YEAR = 1990, 2023  # LAST_YEAR: WPP 2024's last estimated year (`last.observed`)
 YEARS = list(range(FIRST_YEAR, LAST_YEAR + 1))
+PROJECTED_THROUGH = 2030  # demography reads the medium-variant projection up to here (nowcast years)
+WITH_PROJECTION = list(range(FIRST_YEAR, PROJECTED_THROUGH + 1))
 
 TXT_DIR = "wpp/wpp2024"
 LOCATIONS = f"{TXT_DIR}/UNlocations.txt"
@@ -50,6 +52,9 @@ TXT = {  # indicator -> file of the wpp2024 package
     "pop_change": f"{TXT_DIR}/PopChange.txt",
     "pop_projected": f"{TXT_DIR}/popprojMed.txt",
     "pop_change_projected": f"{TXT_DIR}/PopChangeprojMed.txt",
+    "births_projected": f"{TXT_DIR}/birthsprojMed.txt",
+    "deaths_projected": f"{TXT_DIR}/deathsprojMed.txt",
+    "life_expectancy_projected": f"{TXT_DIR}/e0Bproj.txt",
 }
 UN_CSV = ("wpp/WPP2024_Demographic_Indicators_Medium.csv", "wpp/WPP2024_Demographic_Indicators_Medium.csv.gz")
 UN_COLUMNS = {  # our name -> the UN file's column (thousands, except LEx in years)
@@ -60,7 +65,8 @@ UN_COLUMNS = {  # our name -> the UN file's column (thousands, except LEx in yea
     "net_migration": "NetMigrations",
 }
 COUNTS = {"population", "births", "deaths", "net_migration"}
-NONNEGATIVE = {"population", "births", "deaths", "life_expectancy", "pop_projected"}
+NONNEGATIVE = {"population", "births", "deaths", "life_expectancy", "pop_projected", "births_projected",
+               "deaths_projected", "life_expectancy_projected"}
 
 
 def un_csv(root: Path) -> Path | None:
@@ -149,8 +155,12 @@ def read_txt(root: Path, indicators: list[str], years: list[int] = YEARS) -> dic
     countries = set(loc.loc[loc["location_type"] == 4, "m49"])
     known = set(loc["m49"])
     out = {}
+    projected = [y for y in years if y > LAST_YEAR]
     for name in indicators:
-        want = [2024] if name.endswith("projected") else years
+        if name in ("pop_projected", "pop_change_projected"):  # 31 December: the years before each 1 January
+            want = sorted({LAST_YEAR + 1, *(y - 1 for y in projected if y > LAST_YEAR + 1)})
+        else:
+            want = projected if name.endswith("_projected") else [y for y in years if y <= LAST_YEAR]
         out[name] = read_wide(root, name, want, countries, known)
     present = set().union(*(set(f.index) for f in out.values()))
     for name, frame in out.items():
@@ -176,9 +186,11 @@ def _long(frame: pd.DataFrame, iso3: pd.Series, name: str) -> pd.Series:
 
 
 def population_txt(root: Path, parts: dict[str, pd.DataFrame], years: list[int] = YEARS) -> pd.DataFrame:
-    """Population on 1 January (thousands) rebuilt from PopChange, popprojMed and PopChangeprojMed."""
-    end = parts["pop_projected"][2024] - parts["pop_change_projected"].reindex(parts["pop_projected"].index)[2024]
-    change = parts["pop_change"].reindex(end.index)[years]
+    """Population on 1 January (thousands) rebuilt from PopChange, popprojMed and PopChangeprojMed;
+    after LAST_YEAR, popprojMed of the year before (population on 31 December)."""
+    first = LAST_YEAR + 1
+    end = parts["pop_projected"][first] - parts["pop_change_projected"].reindex(parts["pop_projected"].index)[first]
+    change = parts["pop_change"].reindex(end.index)[[y for y in years if y <= LAST_YEAR]]
     # P(1 Jan t) = P(31 Dec LAST) - sum of the changes of the years t..LAST
     later = change.iloc[:, ::-1].cumsum(axis=1).iloc[:, ::-1]
     january = later.rsub(end, axis=0)
@@ -188,6 +200,8 @@ def population_txt(root: Path, parts: dict[str, pd.DataFrame], years: list[int] 
                          f"{TXT['pop_projected']}, {TXT['pop_change_projected']} and {TXT['pop_change']} must come "
                          "from the same WPP release: fetch them again",
                          row=int(parts["pop_projected"].at[m49, "line"]))
+    for year in (y for y in years if y > LAST_YEAR):
+        january[year] = end if year == first else parts["pop_projected"][year - 1].reindex(end.index)
     january["line"] = 0
     return january
 
@@ -197,9 +211,15 @@ def indicators_txt(root: Path, names: list[str], years: list[int] = YEARS) -> pd
     files = [n for n in names if n != "population"]
     if "population" in names:
         files += ["pop_change", "pop_projected", "pop_change_projected"]
+    if years[-1] > LAST_YEAR:  # the medium-variant projection of the other indicators
+        files += [f"{n}_projected" for n in names if n != "population"]
     parts = read_txt(root, files, years)
     series = [_long(population_txt(root, parts, years), parts["iso3"], "population")] if "population" in names else []
-    series += [_long(parts[n], parts["iso3"], n) for n in names if n != "population"]
+    for n in names:
+        if n != "population":
+            later = parts.get(f"{n}_projected")
+            wide = parts[n] if later is None else pd.concat([parts[n].drop(columns="line"), later], axis=1)
+            series.append(_long(wide, parts["iso3"], n))
     return _persons(pd.concat(series, axis=1).reset_index(), names)
 
 

@@ -580,6 +580,9 @@ def _observe(rng: np.random.Generator, config: WorldConfig, countries: list[str]
       expectancy; net_migration: truth + N(0, (net_migration_noise |truth| + 2e-4 P)^2).
     - gdp, union_membership, conflict, gravity: the covariates themselves.
     - refugees: refugee stock at the end of each year (>= 1 person) with 5 % log-normal noise.
+    - refugee_arrivals: the year's growth of each refugee stock, capped at the corridor's true flow
+      (a lower bound of the flow, as UNHCR's arrivals are), 5 % log-normal noise, rounded, >= 1; the
+      world's arrivals are all refugees (no asylum-seekers, refugee-like or oip).
     - observed_flows: inflows reported by the richest `observed_destinations` share of countries
       from origins with a true corridor flow > 50, from a start year within the first 10 years, 15 %
       of destination-years missing, one reporting system per destination ("register" bias 1.0,
@@ -590,7 +593,7 @@ def _observe(rng: np.random.Generator, config: WorldConfig, countries: list[str]
     - imfsc_flows: emigration reported by the same destinations to every corridor with a true flow
       > 50, up to 10 years before the end, undercounted (bias 0.6), log-normal noise `flow_noise`.
     """
-    (r_stock, r_net, r_ref, r_flow, r_total, r_meta, r_emig) = rng.spawn(7)
+    (r_stock, r_net, r_ref, r_flow, r_total, r_meta, r_emig, r_arrive) = rng.spawn(8)
     flows, stocks = a["flows"], a["stocks"]
     n_years, n = a["births"].shape
     codes = np.array(countries, dtype=object)
@@ -644,6 +647,7 @@ def _observe(rng: np.random.Generator, config: WorldConfig, countries: list[str]
                 "births": a["births"].ravel(),
                 "deaths": deaths.ravel(),
                 "life_expectancy": a["life_exp"].ravel(),
+                "projected": 0,  # the world's demography is all observed
             }
         )
     )
@@ -678,8 +682,16 @@ def _observe(rng: np.random.Generator, config: WorldConfig, countries: list[str]
     ref_noisy = ref * np.exp(r_ref.normal(0.0, 0.05, ref.shape))
     t, i, k = np.nonzero(ref_noisy >= 1.0)
     out["refugees"] = R["refugees"].conform(
-        pd.DataFrame({"year": years[t], "origin": codes[i], "asylum": codes[k], "refugees": ref_noisy[t, i, k]})
+        pd.DataFrame({"year": years[t], "origin": codes[i], "asylum": codes[k], "refugees": ref_noisy[t, i, k],
+                      "asylum_seekers": 0.0, "oip": 0.0})  # the world's refugees hold no separate categories
     )
+
+    growth = np.maximum(a["refugees"][1:] - a["refugees"][:-1], 0.0)
+    arrivals = np.round(np.minimum(growth, flows.sum(axis=1)) * np.exp(r_arrive.normal(0.0, 0.05, growth.shape)))
+    t, i, k = np.nonzero(arrivals >= 1.0)
+    out["refugee_arrivals"] = R["refugee_arrivals"].conform(pd.DataFrame(
+        {"year": years[t], "origin": codes[i], "asylum": codes[k], "refugees": arrivals[t, i, k],
+         "asylum_seekers": 0.0, "refugee_like": 0.0, "oip": 0.0}))
 
     # observed flows into the richest destinations
     n_dest = int(min(n, max(1, round(config.observed_destinations * n))))
