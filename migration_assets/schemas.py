@@ -511,3 +511,23 @@ VALIDATION: dict[str, Table] = {
               _SCORE_COLUMNS, ("comparison", "method", "stratum_kind", "stratum", "metric")),
     ]
 }
+
+
+REVISIONS = Table(
+    "revisions",
+    "How the last estimates run moved the flows of years published before it: every corridor-year whose "
+    "mean moved by more than half its earlier p05-p95 width, and the 1,000 largest moves besides (empty "
+    "after a first run). Replaced by each run that rewrites estimated years.",
+    (
+        _c("year", "INTEGER", "calendar year of the flow"),
+        _c("origin", "VARCHAR", "ISO3 country of residence on 1 January"),
+        _c("destination", "VARCHAR", "ISO3 country of residence after the move"),
+        _c("earlier", "DOUBLE", "the mean the warehouse held before the run, persons (0: no row)"),
+        _c("now", "DOUBLE", "the mean the run wrote, persons"),
+        _c("change", "DOUBLE", "now - earlier, persons"),
+        _c("relative", "DOUBLE", "change / max(earlier, 1)"),
+        _c("interval_units", "DOUBLE", "|change| / the earlier p95 - p05 width (at least 1 person)"),
+        _c("outside_interval", "INTEGER", "1 if the new mean lies outside the earlier p05-p95 interval"),
+    ),
+    ("year", "origin", "destination"),
+)

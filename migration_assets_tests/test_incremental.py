@@ -164,6 +164,23 @@ def test_revisions_of_earlier_years_are_checked_and_listed_by_corridor(updated):
     assert check.passed, {k: v.value for k, v in check.metadata.items()}
 
 
+def test_the_update_writes_every_revision_larger_than_its_interval(updated):
+    """estimates.revisions holds every corridor-year of the earlier years whose mean moved by more
+    than half its earlier p05-p95 width (and the largest moves besides), with the move in persons,
+    relative and in interval widths."""
+    with duckdb.connect(updated.db, read_only=True) as con:
+        table = con.sql("select * from estimates.revisions").df()
+        after = con.sql("select year, origin, destination, mean from estimates.flows where year <= 2022").df()
+    both = updated.before.merge(after, on=["year", "origin", "destination"], suffixes=("_before", "_after"))
+    moved = both[(both["mean_after"] - both["mean_before"]).abs() > (both["p95"] - both["p05"]) / 2]
+    key = ["year", "origin", "destination"]
+    assert len(table) >= len(moved) and table["year"].max() <= 2022  # 2023 is new, not a revision
+    assert set(map(tuple, moved[key].values)) <= set(map(tuple, table[key].values))
+    row = table.iloc[0]  # the largest move first
+    assert row["change"] == pytest.approx(row["now"] - row["earlier"])
+    assert abs(row["change"]) == pytest.approx(table["change"].abs().max())
+
+
 def _targets(net_2000: float) -> dict[str, pd.DataFrame]:
     return {
         "stock_targets": pd.DataFrame({"year_start": [1990], "year_end": [1995], "birth": ["AAA"],
@@ -186,6 +203,22 @@ def test_a_member_is_retrained_from_scratch_when_history_or_code_changes():
     assert revised.mode == "full" and "net_migration_targets" in revised.reason
     recoded = update.plan(record, _targets(-100.0), {**grown, "code_version": "gru-v3"}, _targets(-100.0), 0.05)
     assert recoded.mode == "full" and "code version" in recoded.reason
+
+
+def test_revisions_by_corridor_year_keep_moves_beyond_half_the_interval_and_the_largest():
+    from migration_assets.ensemble import revisions
+
+    earlier = pd.DataFrame({"year": [2020, 2020, 2021, 2021], "origin": ["A", "B", "A", "B"],
+                            "destination": ["B", "A", "B", "A"], "mean": [100.0, 50.0, 80.0, 10.0],
+                            "p05": [60.0, 30.0, 70.0, 5.0], "p95": [140.0, 70.0, 90.0, 20.0]})
+    now = pd.DataFrame({"year": [2020, 2020, 2021, 2022], "origin": ["A", "B", "A", "A"],
+                        "destination": ["B", "A", "B", "B"], "mean": [150.0, 51.0, 80.0, 5.0]})
+    table = revisions.corridor_years(earlier, now, top=1)
+    # A->B 2020 moved 50 (half width 40); B->A 2021 vanished (-10, half width 7.5); B->A 2020 moved 1 only
+    assert table[["year", "origin", "change"]].values.tolist() == [[2020, "A", 50.0], [2021, "B", -10.0]]
+    assert table["interval_units"].tolist() == pytest.approx([50 / 80, 10 / 15])
+    assert table["outside_interval"].tolist() == [1, 1]
+    assert revisions.corridor_years(earlier.iloc[:0], now).empty  # a first run revises nothing
 
 
 def test_revisions_compare_years_both_estimates_cover_and_rank_corridors():

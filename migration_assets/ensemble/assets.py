@@ -32,7 +32,7 @@ from ..model.train import TrainConfig, device_for, evaluate, fit, new_model, sim
 from ..partitions import MEMBER_POOL, MEMBERS, YEAR_EXPR, YEARLY_PANEL, YEARS, member_index
 from ..resources import ModelStore, replace_table_slice
 from ..processes import end_with_run
-from ..schemas import ESTIMATES
+from ..schemas import ESTIMATES, REVISIONS
 from ..sources.raw import column_schema, table_out
 from ..validation.calibration import Calibration
 from . import revisions
@@ -250,8 +250,10 @@ def _replace_years(con, database: str, tables: dict[str, pd.DataFrame], years: l
 
 
 def publish_estimates(warehouse: DuckDBResource, tables: dict[str, pd.DataFrame], years: list[int],
-                      country_year: pd.DataFrame) -> tuple[dict[str, dict], list[dg.AssetCheckResult]]:
-    """Replace `years` of the four estimate tables in ONE DuckDB transaction, and commit it only if
+                      country_year: pd.DataFrame, revised: pd.DataFrame | None = None
+                      ) -> tuple[dict[str, dict], list[dg.AssetCheckResult]]:
+    """Replace `years` of the four estimate tables in ONE DuckDB transaction (and estimates.revisions
+    with `revised`, the rows of revisions.corridor_years, when given), and commit it only if
     the invariants across the tables hold on what a reader would then see: the written years and
     the year either side (whose roll-forward and flows they touch). Returns each table's output
     metadata and the invariant results; on a failed write or invariant nothing is committed.
@@ -268,6 +270,10 @@ def publish_estimates(warehouse: DuckDBResource, tables: dict[str, pd.DataFrame]
             con.begin()
             try:
                 written = _replace_years(con, warehouse.database, tables, years)
+                if revised is not None:
+                    replace_table_slice(con, TableSlice(table=REVISIONS.name, schema="estimates",
+                                                        database=warehouse.database),
+                                        REVISIONS.conform(revised), column_schema(REVISIONS))
                 seen = {name: con.execute(f"select * from estimates.{name} where year between ? and ?",
                                           [years[0] - 1, years[-1] + 1]).df() for name in tables}
                 results = invariant_results(seen["flows"], seen["flows_by_birth"], seen["stocks"],
@@ -341,9 +347,11 @@ def ensemble_estimates(context: dg.AssetExecutionContext, config: EstimateConfig
         quantiles = Calibration.from_frame(calibration).apply(tables["flows"]["mean"].to_numpy())
         tables["flows"] = tables["flows"].assign(**{q: quantiles[q] for q in ("p05", "p50", "p95")})
     totals = tables["flows"].groupby("year")["mean"].sum()
-    revised = revision_check(published_flows(warehouse, years), tables["flows"],
+    earlier = published_flows(warehouse, years)
+    revised = revision_check(earlier, tables["flows"],
                              revisions.Tolerance(config.revision_global_total, config.revision_beyond_half_interval))
-    written, invariants = publish_estimates(warehouse, tables, years, country_year)
+    written, invariants = publish_estimates(warehouse, tables, years, country_year,
+                                            revisions.corridor_years(earlier, tables["flows"]))
     # the invariants are enforced on every write; their results are reported when the run selected them
     selected = context.selected_asset_check_keys
     yield from (r for r in [revised, *invariants]

@@ -6,7 +6,9 @@ Compared on the years both estimates cover:
   earlier 90 % interval (p05-p95), i.e. revisions larger than the uncertainty stated then (the
   interval's position is not used: calibrated intervals need not contain the mean);
 - the flow-weighted mean relative revision;
-- per corridor, the largest absolute revisions summed over those years, for review.
+- per corridor, the largest absolute revisions summed over those years, for review;
+- per corridor-year (`corridor_years`), every revision larger than half its earlier interval and the
+  largest ones besides: the rows of estimates.revisions.
 """
 
 from __future__ import annotations
@@ -59,3 +61,25 @@ def compare(earlier: pd.DataFrame, now: pd.DataFrame, top: int = 10) -> Revision
     corridors = corridors.sort_values("revision", ascending=False).head(top).reset_index(drop=True)
     return Revisions(years=[int(y) for y in years], global_change=change, beyond_share=share,
                      mean_relative=mean_relative, corridors=corridors)
+
+
+def corridor_years(earlier: pd.DataFrame, now: pd.DataFrame, top: int = 1000) -> pd.DataFrame:
+    """The rows of estimates.revisions (schemas.REVISIONS): every corridor-year of the years both
+    cover whose mean moved by more than half its earlier p05-p95 width, and the `top` largest moves
+    besides, largest first. A corridor-year absent on one side counts as 0 there."""
+    years = sorted(set(earlier["year"]) & set(now["year"]))
+    both = earlier[KEY + ["mean", "p05", "p95"]].merge(now[KEY + ["mean"]], on=KEY, how="outer",
+                                                        suffixes=("_earlier", "_now"))
+    both = both[both["year"].isin(years)].fillna({"mean_earlier": 0.0, "mean_now": 0.0, "p05": 0.0, "p95": 0.0})
+    change = both["mean_now"] - both["mean_earlier"]
+    width = both["p95"] - both["p05"]
+    out = pd.DataFrame({
+        "year": both["year"].astype(int), "origin": both["origin"], "destination": both["destination"],
+        "earlier": both["mean_earlier"], "now": both["mean_now"], "change": change,
+        "relative": change / both["mean_earlier"].clip(lower=1.0),
+        "interval_units": change.abs() / width.clip(lower=1.0),
+        "outside_interval": ((both["mean_now"] < both["p05"]) | (both["mean_now"] > both["p95"])).astype(int),
+    })
+    size = change.abs()
+    keep = (size > width / 2) | (size.rank(method="first", ascending=False) <= top)
+    return out[keep].iloc[size[keep].argsort(kind="stable")[::-1]].reset_index(drop=True)
