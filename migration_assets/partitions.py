@@ -8,9 +8,10 @@ FIRST_YEAR = 1990
 LAST_YEAR = last_year()
 
 # One partition per calendar year the sources cover, 1990 to MIGRATION_LAST_YEAR (default 2023, the
-# last year of WPP 2024's estimates and of the synthetic world), so the UI shows no year that no
-# source has reached. A release that adds a year (WPP 2026 adds 2024 and 2025) comes with raising
-# MIGRATION_LAST_YEAR; the raw release sensor then lands the new years.
+# last year of WPP 2024's estimates and of the synthetic world; on published data the year of the
+# UNHCR release read when later, preflight.newest_observed_year), so the UI shows no year that no
+# source has reached. A release that adds a year comes with raising MIGRATION_LAST_YEAR (or, for
+# UNHCR's, with its folder); the raw release sensor then lands the new years.
 YEARS = dg.TimeWindowPartitionsDefinition(start=str(FIRST_YEAR), end=str(LAST_YEAR + 1), fmt="%Y",
                                           cron_schedule="0 0 1 1 *")
 # The IO manager compares the slice against timestamps: never cast the year to a string.

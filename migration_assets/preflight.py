@@ -191,6 +191,7 @@ def raw_dir() -> str:
 
 
 UNHCR_RELEASE_VAR = "MIGRATION_UNHCR_RELEASE"
+UNHCR_PACKAGE = "unhcr/refugees_package"  # UNHCR's releases under the raw folder, one folder a version
 
 
 def unhcr_release() -> str:
@@ -227,9 +228,25 @@ def _int_setting(var: str, default: int, low: int, high: int, meaning: str) -> i
     return number
 
 
+def newest_observed_year() -> int:
+    """The last year the estimates follow by default: 2023 (WPP 2024's last estimate, the synthetic
+    world's last year), or with MIGRATION_SOURCE=published the year of the UNHCR release read
+    (MIGRATION_UNHCR_RELEASE, else the newest under the raw folder) when later: its refugee counts are
+    then the latest observed input, and panel.data_basis records what the later years rest on."""
+    if os.environ.get("MIGRATION_SOURCE") != "published":
+        return DEFAULT_LAST_YEAR
+    folder = Path(raw_dir()) / UNHCR_PACKAGE
+    wanted = unhcr_release()
+    versions = [wanted] if wanted else ([p.name for p in folder.iterdir() if (p / "population.rda").exists()]
+                                        if folder.is_dir() else [])
+    years = [int(v.split(".")[0]) for v in versions if v.split(".")[0].isdigit()]
+    return max([DEFAULT_LAST_YEAR, *years])
+
+
 def last_year() -> int:
-    """MIGRATION_LAST_YEAR: the last calendar year of the yearly partitions (the years the source covers)."""
-    return _int_setting(LAST_YEAR_VAR, DEFAULT_LAST_YEAR, 1991, 2100, "a year")
+    """MIGRATION_LAST_YEAR: the last calendar year of the yearly partitions (the years the source
+    covers); unset, newest_observed_year()."""
+    return _int_setting(LAST_YEAR_VAR, newest_observed_year(), 1991, 2100, "a year")
 
 
 def ensemble_size() -> int:

@@ -37,3 +37,16 @@ def test_the_partitions_are_the_configured_ensemble_and_years():
     assert _partitions(MIGRATION_MEMBERS="10", MIGRATION_LAST_YEAR="2025").stdout.split() == ["m09", "2025", "36"]
     bad = _partitions(MIGRATION_MEMBERS="ten")
     assert bad.returncode != 0 and "MIGRATION_MEMBERS='ten' is not a number of members" in bad.stderr
+
+
+def test_published_years_follow_the_newest_unhcr_release(tmp_path):
+    """On published data the years reach the UNHCR release read (its year, when after 2023), unless
+    MIGRATION_LAST_YEAR or MIGRATION_UNHCR_RELEASE says otherwise; the synthetic world keeps 2023."""
+    for version in ("2022.12.1", "2025.12.1"):
+        (tmp_path / "unhcr" / "refugees_package" / version).mkdir(parents=True)
+        (tmp_path / "unhcr" / "refugees_package" / version / "population.rda").write_bytes(b"")
+    published = {"MIGRATION_SOURCE": "published", "MIGRATION_RAW_DIR": str(tmp_path)}
+    assert _partitions(**published).stdout.split() == ["m04", "2025", "36"]
+    assert _partitions(**published, MIGRATION_UNHCR_RELEASE="2022.12.1").stdout.split()[1] == "2023"
+    assert _partitions(**published, MIGRATION_LAST_YEAR="2024").stdout.split()[1] == "2024"
+    assert _partitions(MIGRATION_RAW_DIR=str(tmp_path)).stdout.split()[1] == "2023"

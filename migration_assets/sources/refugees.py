@@ -44,7 +44,7 @@ import numpy as np
 import pandas as pd
 
 from ..countries import to_iso3
-from ..preflight import unhcr_release
+from ..preflight import UNHCR_PACKAGE, unhcr_release
 from ..schemas import RAW, Coverage
 from .files import file_error, read_csv, read_rda, require, to_number
 from .raw import raw_asset
@@ -54,7 +54,7 @@ TABLE = RAW["refugees"]
 UNHCR_2020 = "unhcr/unhcr_2020.csv"
 POPSTATS = "unhcr/unhcr_popstats_export_persons_of_concern_all_data.csv.gz"
 FILES = [UNHCR_2020, POPSTATS]  # without a package release (files(root) says which are read)
-PACKAGE = "unhcr/refugees_package"
+PACKAGE = UNHCR_PACKAGE
 POPULATION = "population.rda"
 POPULATION_COLUMNS = ["year", "coo_iso", "coa_iso", "refugees", "asylum_seekers", "oip"]
 
