@@ -1,5 +1,6 @@
 """The whole graph materialized in-process on a tiny synthetic world, and what bad input does to it."""
 
+import json
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -183,6 +184,8 @@ def test_a_member_run_without_settings_keeps_those_of_its_last_training(run, tmp
     import shutil
 
     shutil.copytree(run.models / "m01", tmp_path / "m01")
+    record = json.loads((tmp_path / "m01" / "config.json").read_text())  # as if the panel had changed since:
+    (tmp_path / "m01" / "config.json").write_text(json.dumps({**record, "inputs_digest": "another panel"}))
     resources = {**run.resources, "model_store": ModelStore(root=str(tmp_path))}
     result = dg.materialize(GRAPH, selection=[dg.AssetKey(["models", "member"])], partition_key="m01",
                             resources=resources, instance=run.instance,

@@ -2,8 +2,9 @@
 
 models/member is partitioned by member (seed = member index, held-out corridor fold = member
 index mod n_folds); its weights, config, training curve and the targets it saw go to the model
-store. A member trained before is warm-started when a release only adds years or revises history
-a little (model/update.py), and retrained from scratch otherwise.
+store. A member trained before is kept as it is when nothing it reads changed, warm-started when a
+release only adds years or revises history a little (model/update.py), and retrained from scratch
+otherwise.
 estimates/* are partitioned by year: one run rolls every member forward (central pass plus
 perturbed passes) and replaces the requested years of all four tables in one transaction, which
 commits only if the tables then agree with each other (checks.py).
@@ -97,9 +98,10 @@ def member(context: dg.AssetExecutionContext, config: MemberConfig, model_store:
     """One trained GRU ensemble member: weights, config and training curve in the model store.
 
     Seed = member index; the member never sees the observed-flow corridors of its own fold, which
-    are its validation set (`heldout_mae_flow` in the curve). A member trained before is warm-started
-    from its weights unless model/update.py says a full retrain is due; metadata `update` says which
-    and why."""
+    are its validation set (`heldout_mae_flow` in the curve). A member trained before is kept as it
+    is when its inputs and model settings are unchanged, warm-started from its weights for a new
+    release, or retrained when model/update.py says a full retrain is due; metadata `update`
+    ("unchanged", "warm" or "full") says which and `update_reason` why."""
     end_with_run()  # a member trained in its own process never trains on after its run died
     if config.torch_threads:
         torch.set_num_threads(config.torch_threads)
@@ -117,11 +119,16 @@ def member(context: dg.AssetExecutionContext, config: MemberConfig, model_store:
               "edges": inputs.n_edges, "code_version": MODEL_CODE_VERSION}
     frames = {"stock_targets": stock_targets, "net_migration_targets": net_migration_targets,
               "flow_targets": flow_targets}
+    record["inputs_digest"] = update.inputs_digest({
+        **frames, "countries": countries, "country_year": country_year, "dyads": dyads, "refugees": refugees,
+        "initial_stocks": initial_stocks, "edges": edges, "stocks_january": stocks_january})
     previous = stored if config.warm_start else None
     weights, before, seen = previous or (None, None, None)
     plan = update.plan(before, seen, record, frames, tc.full_retrain_revision)
-    context.log.info(f"member {context.partition_key}: {'warm start' if plan.mode == 'warm' else 'full training'} "
-                     f"({plan.reason})")
+    context.log.info(f"member {context.partition_key}: "
+                     f"{ {'warm': 'warm start', 'full': 'full training'}.get(plan.mode, plan.mode)} ({plan.reason})")
+    if plan.mode == "unchanged":
+        return unchanged_member(model_store, context.partition_key, before, plan)
     epochs = tc.finetune_epochs if plan.mode == "warm" else tc.epochs
 
     def progress(row: dict) -> None:
@@ -144,7 +151,7 @@ def member(context: dg.AssetExecutionContext, config: MemberConfig, model_store:
         "new_years": dg.MetadataValue.json(plan.new_years),
         "seed": m, "fold": fold, "epochs": epochs, "device": device,
         "learning_rate": tc.finetune_learning_rate if plan.mode == "warm" else tc.learning_rate,
-        "config_digest": tc.digest(), "edges": inputs.n_edges,
+        "config_digest": tc.digest(), "edges": inputs.n_edges, "inputs_digest": record["inputs_digest"],
         "parameters": sum(p.numel() for p in model.parameters()),
         "final_loss": history[-1]["loss"], "seconds": round(history[-1]["seconds"], 1),
         # the member's own peak when it trained in a process of its own (train_members_in_parallel)
@@ -155,6 +162,19 @@ def member(context: dg.AssetExecutionContext, config: MemberConfig, model_store:
         "loss_curve": metadata.table(pd.DataFrame(history), digits=5),
         "source_bias": dg.MetadataValue.json(dict(zip(train.sources, model.source_bias.detach().tolist()))),
         "source_elasticity": dg.MetadataValue.json(dict(zip(train.sources, model.source_elasticity.detach().tolist()))),
+    })
+
+
+def unchanged_member(model_store: ModelStore, key: str, record: dict, plan: update.Plan) -> dg.MaterializeResult:
+    """The materialization of a member kept as it is: the model store is left untouched, and the
+    metadata says so, with what the stored training recorded."""
+    return dg.MaterializeResult(metadata={
+        "path": dg.MetadataValue.path(model_store.member_dir(key)),
+        "update": plan.mode, "update_reason": plan.reason,
+        "history_revision": dg.MetadataValue.json({}), "new_years": dg.MetadataValue.json([]),
+        "seed": record["seed"], "fold": record["fold"], "epochs": 0, "config_digest": record["config_digest"],
+        "edges": record["edges"], "inputs_digest": record["inputs_digest"],
+        "last_training": dg.MetadataValue.json(record.get("update", {})),
     })
 
 
