@@ -2,6 +2,7 @@
 the estimates as they were; the metadata of each yearly partition describes that year."""
 
 import hashlib
+import json
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -17,6 +18,7 @@ from migration_assets.sources.source import SyntheticSource
 WORLD = {"n_countries": 6, "end_year": 2000, "seed": 1}
 MEMBERS = ["m00", "m01"]
 TABLES = ["flows", "flows_by_birth", "stocks", "net_migration"]
+YEARS = [1991, 2000]
 
 
 def _files(folder: Path) -> dict[str, str]:
@@ -49,7 +51,17 @@ def reruns(tmp_path_factory):
             members = {m: _latest(instance, ["models", "member"], m).asset_materialization.metadata for m in MEMBERS}
             states.append(SimpleNamespace(tables=tables, validation=validation, models=_files(tmp / "models"),
                                           members=members))
-    return SimpleNamespace(first=states[0], second=states[1], lines=lines, db=db)
+        partitions = {t: {y: _latest(instance, ["estimates", t], str(y)).asset_materialization.metadata
+                          for y in YEARS} for t in TABLES}
+        events = [e.event_log_entry for r in instance.get_run_records() for e in instance.get_records_for_run(
+            r.dagster_run.run_id, of_type={dg.DagsterEventType.ASSET_MATERIALIZATION,
+                                           dg.DagsterEventType.ASSET_CHECK_EVALUATION}).records]
+        tables_metadata = [(e.dagster_event.asset_key.to_user_string(), label, value) for e in events
+                           for label, value in (e.asset_materialization or e.dagster_event.event_specific_data
+                                                ).metadata.items()
+                           if isinstance(value, dg.TableMetadataValue)]
+    return SimpleNamespace(first=states[0], second=states[1], lines=lines, db=db, partitions=partitions,
+                           tables_metadata=tables_metadata)
 
 
 def test_the_second_run_trains_no_member_and_says_why(reruns):
@@ -68,3 +80,29 @@ def test_the_second_run_leaves_every_estimate_bit_identical(reruns):
         assert reruns.second.tables[t].equals(reruns.first.tables[t]), f"estimates.{t} moved"
     for t, frame in reruns.second.validation.items():
         assert frame.equals(reruns.first.validation[t]), f"validation.{t} moved"
+
+
+def test_each_year_partition_reports_its_own_rows_and_global_flow(reruns):
+    with duckdb.connect(reruns.db, read_only=True) as con:
+        for t in TABLES:
+            counts = dict(con.execute(f"select year, count(*) from estimates.{t} group by year").fetchall())
+            rows = {y: reruns.partitions[t][y]["dagster/partition_row_count"].value for y in YEARS}
+            assert rows == {y: counts[y] for y in YEARS}, t
+        sums = dict(con.execute("select year, sum(mean) from estimates.flows group by year").fetchall())
+    flows = {y: reruns.partitions["flows"][y]["global_flow"].value for y in YEARS}
+    assert flows[YEARS[0]] != flows[YEARS[1]]
+    assert flows == {y: round(sums[y]) for y in YEARS}
+    assert reruns.partitions["flows"][YEARS[0]]["Query"].value.endswith(f"WHERE year = {YEARS[0]}")
+
+
+def test_no_table_metadata_holds_a_number_the_ui_cannot_parse(reruns):
+    """The UI parses each record as JSON, which has no NaN or infinity ("Could not parse record")."""
+    labels = {(asset, label) for asset, label, _ in reruns.tables_metadata}
+    assert ("validation/calibration", "table") in labels and ("estimates/flows", "global_flow_per_year") in labels
+    for asset, label, value in reruns.tables_metadata:
+        for record in value.records:
+            json.dumps(record.data, allow_nan=False)  # raises on a non-finite number
+    calibration = next(v for a, label, v in reruns.tables_metadata if a == "validation/calibration")
+    assert calibration.records[-1].data["predicted_to"] == "∞"
+    per_year = next(v for a, label, v in reruns.tables_metadata if label == "global_flow_per_year")
+    assert all(r.data["persons"].replace(",", "").isdigit() for r in per_year.records)

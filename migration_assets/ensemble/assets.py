@@ -377,15 +377,30 @@ def ensemble_estimates(context: dg.AssetExecutionContext, config: EstimateConfig
             "if the years next to these were estimated by other members or settings, materialize every year of "
             "the estimates in one run (`migration-run`, or the UI with the whole year range); otherwise this is "
             "a bug in the estimate code (migration_assets/model/ensemble.py).")
-    for name in tables:
+    for name, frame in tables.items():
+        for year, described in partition_metadata(name, frame, years).items():
+            context.add_asset_metadata(described, asset_key=KEYS[name], partition_key=str(year))
         yield dg.MaterializeResult(asset_key=KEYS[name], metadata={
             **written[name],
             "members": dg.MetadataValue.json(used), "passes_per_member": 1 + config.samples_per_member,
             "years": f"{years[0]}-{years[-1]}",
             "calibrated_quantiles": calibrated and name == "flows",
-            **({"global_flow_per_year": metadata.table(totals.rename("persons").rename_axis("year").round()),
-                "global_flow_last_year": float(totals.iloc[-1])} if name == "flows" else {}),
+            **({"global_flow_per_year": metadata.table(totals.rename("persons").rename_axis("year"),
+                                                       persons=["persons"])} if name == "flows" else {}),
         })
+
+
+def partition_metadata(name: str, frame: pd.DataFrame, years: list[int]) -> dict[int, dict]:
+    """What each year partition of estimates.<name> reports of itself, whatever the range its run
+    wrote: its rows, the query that reads it and, for flows, its global flow (whole persons), which
+    the asset's Plots tab draws year by year."""
+    rows = frame["year"].value_counts()
+    flows = frame.groupby("year")["mean"].sum() if name == "flows" else None
+    return {year: {"dagster/partition_row_count": int(rows.get(year, 0)),
+                   "Query": f"SELECT * FROM estimates.{name} WHERE year = {year}",
+                   **({"global_flow": dg.MetadataValue.int(round(float(flows.get(year, 0.0))))}
+                      if flows is not None else {})}
+            for year in years}
 
 
 MODEL_ASSETS = [member, ensemble_estimates]
