@@ -368,6 +368,28 @@ def test_the_ui_gets_tables_and_tracked_numbers_not_markdown_blobs(run):
         assert node.owners and node.tags.get("domain") == node.group_name, key
 
 
+@pytest.mark.parametrize("source", ["synthetic", "published"])
+def test_descriptions_hold_on_every_source(source):
+    """The same definitions describe the synthetic world and the published files: no description or
+    column doc names a publisher's "style" or quotes a figure of one particular run."""
+    from migration_assets.sources.published import PublishedSource
+    from migration_assets.sources.source import SyntheticSource
+
+    from migration_assets.resources import default_resources
+
+    chosen = SyntheticSource() if source == "synthetic" else PublishedSource(root="unused")
+    graph = build_defs({**default_resources(), "source": chosen}).resolve_asset_graph()
+    texts = []
+    for key in graph.get_all_asset_keys():
+        node = graph.get(key)
+        schema = node.metadata.get("dagster/column_schema")
+        texts += [(key, node.description or "")] + [(key, c.description or "") for c in (schema.columns if schema else [])]
+    assert len(texts) > 100
+    for key, text in texts:
+        for claim in ("style)", "real run", "UN WPP", "UCDP", "UNHCR", "epochs)"):
+            assert claim not in text, (key.to_user_string(), text)
+
+
 def test_every_training_setting_can_be_set_in_the_run_config_of_a_member():
     """The training settings are declared once (TrainConfig); the member's run config offers each."""
     import dataclasses
