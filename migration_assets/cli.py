@@ -189,11 +189,27 @@ def run_all(instance: dg.DagsterInstance, resources: dict, members: list[str], m
     log(f"[3/5] held-out validation, interval calibration, estimates {first}-{last} with their invariant "
         f"checks{extra} (job {runner.ESTIMATE})")
     results[runner.ESTIMATE] = runner.estimate(resources, instance, validation_config, estimate_config)
+    for job in (runner.INGEST, runner.ESTIMATE):
+        log_failed_checks(results[job], log)
     log(f"[4/5] exports: Parquet, CSV and NetCDF files and the report (job {runner.EXPORT})")
     results[runner.EXPORT] = runner.export(resources, instance)
     log("[5/5] automation cursor: everything counts as up to date")
     mark_up_to_date(build_defs(resources), instance)  # what `migration-update` later finds changed is what changed after this
     return results
+
+
+def log_failed_checks(result: dg.ExecuteInProcessResult, log: Callable) -> None:
+    """One line naming the checks of a run that did not pass (warnings: the run went on), with how
+    far the estimates moved when the revision check is among them."""
+    failed = [e for e in result.get_asset_check_evaluations() if not e.passed]
+    if not failed:
+        return
+    names = []
+    for e in failed:
+        moved = e.metadata.get("largest_global_total_change")
+        names.append(f"{e.asset_key.to_user_string()}:{e.check_name}"
+                     + (f" (a year's global flow moved by {moved.value:.1%})" if moved is not None else ""))
+    log(f"      warning: {len(failed)} check(s) did not pass: {'; '.join(names)}; their metadata in the UI say why")
 
 
 def update_main(argv: list[str] | None = None) -> None:

@@ -51,6 +51,13 @@ def reruns(tmp_path_factory):
             members = {m: _latest(instance, ["models", "member"], m).asset_materialization.metadata for m in MEMBERS}
             states.append(SimpleNamespace(tables=tables, validation=validation, models=_files(tmp / "models"),
                                           members=members))
+        # a changed setting retrains, and estimates that then move beyond the tolerance are said on the terminal
+        changed = []
+        run_all(instance, resources, MEMBERS, log=changed.append, **{
+            **configs, "member_config": {"epochs": 6, "hidden": 8},
+            "estimate_config": {"samples_per_member": 2, "revision_global_total": 0.0,
+                                "revision_beyond_half_interval": 0.0}})
+        retrained = {m: _latest(instance, ["models", "member"], m).asset_materialization.metadata for m in MEMBERS}
         partitions = {t: {y: _latest(instance, ["estimates", t], str(y)).asset_materialization.metadata
                           for y in YEARS} for t in TABLES}
         events = [e.event_log_entry for r in instance.get_run_records() for e in instance.get_records_for_run(
@@ -61,7 +68,7 @@ def reruns(tmp_path_factory):
                                                 ).metadata.items()
                            if isinstance(value, dg.TableMetadataValue)]
     return SimpleNamespace(first=states[0], second=states[1], lines=lines, db=db, partitions=partitions,
-                           tables_metadata=tables_metadata)
+                           tables_metadata=tables_metadata, changed=changed, retrained=retrained)
 
 
 def test_the_second_run_trains_no_member_and_says_why(reruns):
@@ -80,6 +87,17 @@ def test_the_second_run_leaves_every_estimate_bit_identical(reruns):
         assert reruns.second.tables[t].equals(reruns.first.tables[t]), f"estimates.{t} moved"
     for t, frame in reruns.second.validation.items():
         assert frame.equals(reruns.first.validation[t]), f"validation.{t} moved"
+
+
+def test_a_changed_setting_retrains_and_a_revision_beyond_the_tolerance_is_said(reruns):
+    for m in MEMBERS:
+        meta = reruns.retrained[m]
+        assert meta["update"].value == "full" and "model settings" in meta["update_reason"].value
+        assert meta["epochs"].value == 6
+    warnings = [line for line in reruns.changed if "warning:" in line]
+    assert len(warnings) >= 1 and "estimates/flows:revisions_within_tolerance (a year's global flow moved by" in \
+        warnings[-1], reruns.changed
+    assert not any("revisions_within_tolerance" in line for line in reruns.lines)  # the identical rerun moved nothing
 
 
 def test_each_year_partition_reports_its_own_rows_and_global_flow(reruns):

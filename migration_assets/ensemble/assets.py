@@ -122,9 +122,9 @@ def member(context: dg.AssetExecutionContext, config: MemberConfig, model_store:
     record["inputs_digest"] = update.inputs_digest({
         **frames, "countries": countries, "country_year": country_year, "dyads": dyads, "refugees": refugees,
         "initial_stocks": initial_stocks, "edges": edges, "stocks_january": stocks_january})
-    previous = stored if config.warm_start else None
-    weights, before, seen = previous or (None, None, None)
-    plan = update.plan(before, seen, record, frames, tc.full_retrain_revision)
+    weights, before, seen = stored or (None, None, None)
+    plan = (update.plan(before, seen, record, frames, tc.full_retrain_revision) if config.warm_start or not stored
+            else update.Plan("full", "retraining asked in the run config (warm_start: false)", {}, record["years"]))
     context.log.info(f"member {context.partition_key}: "
                      f"{ {'warm': 'warm start', 'full': 'full training'}.get(plan.mode, plan.mode)} ({plan.reason})")
     if plan.mode == "unchanged":

@@ -75,7 +75,8 @@ def plan(previous: dict | None, previous_targets: dict[str, pd.DataFrame] | None
     digest = current.get("inputs_digest")
     if digest and previous.get("inputs_digest") == digest and list(previous["years"]) == years:
         return Plan("unchanged", f"unchanged: its inputs (panel and targets, digest {digest}) "
-                                 "and model settings are those of its last training; weights kept, nothing trained",
+                                 "and model settings are those of its last training; weights kept, nothing trained "
+                                 "(run config warm_start: false retrains it)",
                     {}, [])
     seen = set(previous["years"])
     new_years = [y for y in years if y not in seen]
