@@ -194,7 +194,8 @@ def run_all(instance: dg.DagsterInstance, resources: dict, members: list[str], m
     log(f"[4/5] exports: Parquet, CSV and NetCDF files and the report (job {runner.EXPORT})")
     results[runner.EXPORT] = runner.export(resources, instance)
     log("[5/5] automation cursor: everything counts as up to date")
-    mark_up_to_date(build_defs(resources), instance)  # what `migration-update` later finds changed is what changed after this
+    # what `migration-update` later finds changed is what changed after this
+    mark_up_to_date(build_defs(resources), instance)
     return results
 
 

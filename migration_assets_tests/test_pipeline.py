@@ -383,7 +383,8 @@ def test_descriptions_hold_on_every_source(source):
     for key in graph.get_all_asset_keys():
         node = graph.get(key)
         schema = node.metadata.get("dagster/column_schema")
-        texts += [(key, node.description or "")] + [(key, c.description or "") for c in (schema.columns if schema else [])]
+        columns = schema.columns if schema else []
+        texts += [(key, node.description or "")] + [(key, c.description or "") for c in columns]
     assert len(texts) > 100
     for key, text in texts:
         for claim in ("style)", "real run", "UN WPP", "UCDP", "UNHCR", "epochs)"):

@@ -118,7 +118,8 @@ def build(con: duckdb.DuckDBPyConnection, sources: pd.DataFrame, title: str) -> 
         if len(cells):
             cells["dataset"] = flow_dataset(cells["source"])
             for dataset, part in cells.groupby("dataset"):
-                body.append(_img(plots.scatter(part, ["predicted"], title=f"held-out, {dataset}"), f"held-out {dataset}"))
+                body.append(_img(plots.scatter(part, ["predicted"], title=f"held-out, {dataset}"),
+                                 f"held-out {dataset}"))
         sections.append(("Held-out accuracy by source", body))
     if _exists(con, "validation.coverage"):
         coverage = _df(con, "select * from validation.coverage")
@@ -162,7 +163,7 @@ def build(con: duckdb.DuckDBPyConnection, sources: pd.DataFrame, title: str) -> 
     others = [c for c in ("paper", "truth") if top[c].notna().any()]
     sections.append(("The 20 largest corridors", [
         _img(plots.corridors(top, others), "largest corridors"),
-        _text("Mean with the calibrated p05–p95 interval; dashed: " + (", ".join(others) or "nothing else held") + ".",
+        _text(f"Mean with the calibrated p05–p95 interval; dashed: {', '.join(others) or 'nothing else held'}.",
               note=True)]))
     sections.append(("Data sources", [_table(sources, digits=0)]))
     made = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")

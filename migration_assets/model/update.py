@@ -4,9 +4,9 @@ Pure pandas: the member asset calls `plan` with the record and target tables of 
 training and the current ones. A member is kept unchanged (no training, its weights as they are)
 when its inputs (`inputs_digest`: every panel table and target it reads, by content) and model
 settings are those of its last training: "Materialize all" or a second `migration-run` on
-unchanged data then trains nothing and the estimates come out the same. It is warm-started (fine-tuned from its weights, every earlier
-year replayed in each full-batch epoch) when only new years arrived or history moved little; it is
-retrained from scratch when
+unchanged data then trains nothing and the estimates come out the same. It is warm-started
+(fine-tuned from its weights, every earlier year replayed in each full-batch epoch) when only new
+years arrived or history moved little; it is retrained from scratch when
 - it has never been trained, or its weights do not fit (another code version, model settings,
   country list, set of flow sources or held-out fold), or
 - the targets of the years it was trained on were revised by more than `threshold`: for any kind
@@ -88,7 +88,8 @@ def plan(previous: dict | None, previous_targets: dict[str, pd.DataFrame] | None
     if new_years:
         reason = f"new years {new_years}"
     elif revised[worst] > 0:
-        reason = f"history revised within the threshold: {worst} moved by {revised[worst]:.2%} (threshold {threshold:.0%})"
+        reason = (f"history revised within the threshold: {worst} moved by {revised[worst]:.2%} "
+                  f"(threshold {threshold:.0%})")
     else:
         reason = "inputs other than the targets changed (covariates, countries' panel or edges)"
     return Plan("warm", reason, revised, new_years)
