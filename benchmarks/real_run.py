@@ -1,11 +1,13 @@
 """The whole graph on the real published files: all canonical countries, 1990-2023, an ensemble.
 
-Not part of CI. Runs in a scratch folder (its own warehouse, model store and Dagster instance)
-and prints wall time and peak memory per stage, each member's run time, training time and peak
-memory (from its materialization), the panel's size (countries, edges, observed
-cells), every check that failed or warned, and the global total flow per year next to the
-totals of the paper's published estimates. The run includes the validation assets; the
-accuracy tables themselves are printed by benchmarks/accuracy.py.
+Not part of CI. Runs what `migration-run` runs (the jobs ingest, train_members, estimate and
+export_estimates: cli.run_all) in a scratch folder with its own warehouse, model store, exports
+and Dagster instance, configured as the project's dagster.yaml (its `duckdb` pool). Prints wall
+time and peak memory per stage, each member's run time, training time and peak memory (from its
+materialization), the panel's size (countries, edges, observed cells), every check that failed
+or warned, the global total flow per year next to the totals of the paper's published estimates,
+and the exported files (Parquet, CSV, NetCDF, the report). The accuracy tables themselves are
+printed by benchmarks/accuracy.py.
 
     python benchmarks/real_run.py [--raw-dir ../shared/data/raw] [--members 5] [--epochs 60]
         [--parallel 2] [--native-destinations 40] [--foreign-destinations 5] [--keep DIR]
@@ -14,6 +16,7 @@ accuracy tables themselves are printed by benchmarks/accuracy.py.
 import argparse
 import os
 import resource
+import shutil
 import sys
 import tempfile
 import time
@@ -46,58 +49,69 @@ def main() -> None:
     parser.add_argument("--report", help="only print the report of the finished run in this folder")
     args = parser.parse_args()
     if args.report:
+        os.environ["DAGSTER_HOME"] = str(Path(args.report).resolve())
         report(Path(args.report), {}, [], None)
         return
 
     folder = Path(args.keep or tempfile.mkdtemp(prefix="real-run-")).resolve()
     folder.mkdir(parents=True, exist_ok=True)
-    (folder / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+    # the project's instance settings (sqlite storage under the folder, the `duckdb` pool of one)
+    shutil.copy(PROJECT / "dagster.yaml", folder / "dagster.yaml")
     os.environ.update({"MIGRATION_SOURCE": "published", "MIGRATION_RAW_DIR": str(Path(args.raw_dir).resolve()),
                        "MIGRATION_WAREHOUSE": str(folder / "warehouse.duckdb"),
                        "MIGRATION_MODEL_DIR": str(folder / "models"), "DAGSTER_HOME": str(folder),
                        "MIGRATION_MEMBERS": str(args.members)})
 
     from migration_assets import runner
-    from migration_assets.partitions import MEMBERS
     from migration_assets.resources import default_resources
 
-    resources = default_resources()
+    start = time.perf_counter()
+    with runner.instance() as instance:
+        stages, warnings = run(instance, default_resources(), args)
+    report(folder, stages, warnings, time.perf_counter() - start)
+
+
+def run(instance: dg.DagsterInstance, resources: dict, args) -> tuple[dict[str, float], list[str]]:
+    """What `migration-run` runs (its four jobs, exports included: cli.run_all) with this script's
+    settings; the wall time of each stage, and the checks that did not pass."""
+    from migration_assets import runner
+    from migration_assets.cli import run_all
+    from migration_assets.partitions import MEMBERS
+
     members = MEMBERS.get_partition_keys()[: args.members]
     member_config = {"epochs": args.epochs, "hidden": args.hidden}  # the runner sets torch threads per run
     panel_config = {"ops": {"panel__edges": {"config": {
         "min_stock": args.min_stock, "native_destinations": args.native_destinations,
         "foreign_destinations": args.foreign_destinations}}}}
-    stages: dict[str, float] = {}
-    warnings: list[str] = []
-    start = time.perf_counter()
-    with dg.DagsterInstance.get() as instance:
-        t = time.perf_counter()
-        result = runner.ingest(resources, instance, panel_config)
-        warnings += [f"{e.asset_key.to_user_string()}:{e.check_name} {e.severity.value} "
-                     f"{e.metadata.get('failures').value if e.metadata.get('failures') else ''}"
-                     for e in result.get_asset_check_evaluations() if not e.passed]
-        stages["raw sources, checks and panel"] = time.perf_counter() - t
-        t = time.perf_counter()
-        if args.parallel > 1:
-            list(runner.train_members_in_parallel(instance, members, member_config, args.parallel))
-        else:
-            for m in members:
-                runner.train_member(resources, instance, m, member_config)
-        stages[f"{len(members)} members x {args.epochs} epochs"] = time.perf_counter() - t
-        t = time.perf_counter()
-        result = runner.estimate(resources, instance, {"samples_per_member": args.samples},
-                                 {"members": members, "samples_per_member": args.samples})
-        warnings += [f"{e.asset_key.to_user_string()}:{e.check_name}" for e in result.get_asset_check_evaluations()
-                     if not e.passed]
-        stages["validation, calibration, estimates, checks, anchors"] = time.perf_counter() - t
-    report(folder, stages, warnings, time.perf_counter() - start)
+    marks = []
+
+    def timed(line: str) -> None:
+        print(line, flush=True)
+        if line.startswith("["):  # "[k/5] ...": a stage starts
+            marks.append(time.perf_counter())
+
+    results = run_all(instance, resources, members, member_config, args.parallel, panel_config,
+                      {"samples_per_member": args.samples}, {"members": members, "samples_per_member": args.samples},
+                      log=timed)
+    marks.append(time.perf_counter())
+    names = ["raw sources, checks and panel", f"{len(members)} members x {args.epochs} epochs",
+             "validation, calibration, estimates, checks, anchors", "exports: Parquet, CSV, NetCDF, report",
+             "automation cursor"]
+    stages = {name: end - begin for name, begin, end in zip(names, marks, marks[1:])}
+    warnings = [f"{e.asset_key.to_user_string()}:{e.check_name} {e.severity.value} "
+                f"{e.metadata.get('failures').value if e.metadata.get('failures') else ''}".rstrip()
+                for job in (runner.INGEST, runner.ESTIMATE) for e in results[job].get_asset_check_evaluations()
+                if not e.passed]
+    return stages, warnings
 
 
 def member_runs(folder: Path) -> pd.DataFrame:
     """Each member's latest materialization: its fold, the wall time of its run, its training time
     and the peak memory of the process that trained it (its own, with --parallel above 1)."""
+    from migration_assets import runner
+
     rows = []
-    with dg.DagsterInstance.from_config(str(folder)) as instance:
+    with runner.instance() as instance:  # DAGSTER_HOME is the folder
         records = instance.fetch_materializations(dg.AssetKey(["models", "member"]), limit=1000).records
         latest = {}
         for record in records:  # newest first
@@ -153,6 +167,11 @@ def report(folder: Path, stages: dict[str, float], warnings: list[str], total: f
             from estimates.flows e group by e.year order by e.year""").df()
         print("\nglobal total flow per year (millions of movers)")
         print(totals.to_string(index=False))
+    exports = folder / "exports"
+    print(f"\nexports in {exports}:")
+    for kind in sorted(exports.iterdir()) if exports.is_dir() else []:
+        files = [f for f in ([kind] if kind.is_file() else kind.rglob("*")) if f.is_file()]
+        print(f"  {kind.name:12s} {len(files):4d} files {sum(f.stat().st_size for f in files) / 2**20:10,.1f} MiB")
 
 
 if __name__ == "__main__":

@@ -151,40 +151,66 @@ def _run(args) -> None:
 
     check_all()  # before any work: the source settings, the model store, the warehouse
     from . import runner
-    from .automation import mark_up_to_date
-    from .definitions import defs
     from .partitions import MEMBERS
     from .resources import default_resources, warehouse_path
 
-    resources = default_resources()
     member_config = {"epochs": args.epochs} if args.epochs is not None else {}
+    edges = {"native_destinations": args.native_destinations, "foreign_destinations": args.foreign_destinations}
     start = time.perf_counter()
     with runner.instance() as instance:
-        edges = {"native_destinations": args.native_destinations, "foreign_destinations": args.foreign_destinations}
-        runner.ingest(resources, instance, {"ops": {"panel__edges": {"config": edges},
-                                                    **withdrawal_config(args.withdrawal)}})
-        members = MEMBERS.get_partition_keys()[: args.members]
-        print(f"[2/5] training {len(members)} ensemble members, {args.parallel} at a time (job train_members)",
-              flush=True)
-        if args.parallel > 1:
-            for done in runner.train_members_in_parallel(instance, members, member_config,
-                                                         args.parallel):
-                print(f"      member {done} trained ({time.perf_counter() - start:.0f} s)", flush=True)
-        else:
-            for m in members:
-                runner.train_member(resources, instance, m, member_config)
-                print(f"      member {m} trained ({time.perf_counter() - start:.0f} s)", flush=True)
-        first, last = runner.source_years(resources)
-        extra = "" if not resources["source"].has_reference else ", the comparison with the anchors"
-        print(f"[3/5] held-out validation, interval calibration, estimates {first}-{last} with their invariant "
-              f"checks{extra} (job estimate)", flush=True)
-        runner.estimate(resources, instance)
-        print("[4/5] exports: Parquet, CSV and NetCDF files and the report (job export_estimates)", flush=True)
-        runner.export(resources, instance)
-        print("[5/5] automation cursor: everything counts as up to date", flush=True)
-        mark_up_to_date(defs, instance)  # what `migration-update` later finds changed is what changed after this
+        run_all(instance, default_resources(), MEMBERS.get_partition_keys()[: args.members], member_config,
+                args.parallel, {"ops": {"panel__edges": {"config": edges}, **withdrawal_config(args.withdrawal)}})
     print(f"\nDone in {time.perf_counter() - start:.0f} s. Warehouse: {Path(warehouse_path()).resolve()}")
     print_example(warehouse_path())
+
+
+def run_all(instance: dg.DagsterInstance, resources: dict, members: list[str], member_config: dict, parallel: int,
+            ingest_config: dict | None = None, validation_config: dict | None = None,
+            estimate_config: dict | None = None, log: Callable = lambda line: print(line, flush=True)) -> dict:
+    """What `migration-run` does: the four jobs in order (ingest, one train_members run per member,
+    estimate, export_estimates), then the automation cursor stored as up to date. Returns the
+    in-process results of ingest, estimate and export by job name (benchmarks/real_run.py reads them)."""
+    from . import runner
+    from .automation import mark_up_to_date
+    from .definitions import build_defs
+
+    start = time.perf_counter()
+    results = {runner.INGEST: runner.ingest(resources, instance, ingest_config, log=log)}
+    log(f"[2/5] training {len(members)} ensemble members, {parallel} at a time (job {runner.TRAIN_MEMBERS})")
+    if parallel > 1:
+        for done in runner.train_members_in_parallel(instance, members, member_config, parallel):
+            log(f"      member {done} {runner.member_outcome(instance, done)} ({time.perf_counter() - start:.0f} s)")
+    else:
+        for m in members:
+            runner.train_member(resources, instance, m, member_config)
+            log(f"      member {m} {runner.member_outcome(instance, m)} ({time.perf_counter() - start:.0f} s)")
+    first, last = runner.source_years(resources)
+    extra = "" if not resources["source"].has_reference else ", the comparison with the anchors"
+    log(f"[3/5] held-out validation, interval calibration, estimates {first}-{last} with their invariant "
+        f"checks{extra} (job {runner.ESTIMATE})")
+    results[runner.ESTIMATE] = runner.estimate(resources, instance, validation_config, estimate_config)
+    for job in (runner.INGEST, runner.ESTIMATE):
+        log_failed_checks(results[job], log)
+    log(f"[4/5] exports: Parquet, CSV and NetCDF files and the report (job {runner.EXPORT})")
+    results[runner.EXPORT] = runner.export(resources, instance)
+    log("[5/5] automation cursor: everything counts as up to date")
+    # what `migration-update` later finds changed is what changed after this
+    mark_up_to_date(build_defs(resources), instance)
+    return results
+
+
+def log_failed_checks(result: dg.ExecuteInProcessResult, log: Callable) -> None:
+    """One line naming the checks of a run that did not pass (warnings: the run went on), with how
+    far the estimates moved when the revision check is among them."""
+    failed = [e for e in result.get_asset_check_evaluations() if not e.passed]
+    if not failed:
+        return
+    names = []
+    for e in failed:
+        moved = e.metadata.get("largest_global_total_change")
+        names.append(f"{e.asset_key.to_user_string()}:{e.check_name}"
+                     + (f" (a year's global flow moved by {moved.value:.1%})" if moved is not None else ""))
+    log(f"      warning: {len(failed)} check(s) did not pass: {'; '.join(names)}; their metadata in the UI say why")
 
 
 def update_main(argv: list[str] | None = None) -> None:

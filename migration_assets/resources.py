@@ -110,6 +110,12 @@ class _ByNameHandler(DuckDBPandasTypeHandler):
         rows = _insert_by_name(connection, table_slice, obj, schema, context.has_asset_partitions)
         row_key = "dagster/partition_row_count" if context.has_asset_partitions else "dagster/row_count"
         context.add_output_metadata({row_key: rows})
+        if context.has_asset_partitions and len(context.asset_partition_keys) > 1 and "year" in obj.columns:
+            # a run over a range of years: each year partition reports its own rows, not the range's
+            counts = obj["year"].value_counts()
+            for key in context.asset_partition_keys:
+                context.step_context.add_asset_metadata({row_key: int(counts.get(int(key), 0))},
+                                                        asset_key=context.asset_key, partition_key=key)
 
 
 def replace_table_slice(connection, table_slice: TableSlice, obj: pd.DataFrame, schema: dg.TableSchema | None

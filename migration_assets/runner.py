@@ -113,6 +113,16 @@ def train_member(resources: dict, instance: dg.DagsterInstance, member: str, mem
                run_config=member_run_config(member_config))
 
 
+def member_outcome(instance: dg.DagsterInstance, member: str) -> str:
+    """What the member's latest materialization did, in words: trained, warm-started, or unchanged."""
+    records = instance.fetch_materializations(dg.AssetRecordsFilter(
+        dg.AssetKey(["models", "member"]), asset_partitions=[member]), limit=1).records
+    meta = records[0].asset_materialization.metadata if records else {}
+    mode = meta["update"].value if "update" in meta else None
+    return {"unchanged": "unchanged: inputs and settings as at its last training, nothing trained",
+            "warm": "warm-started"}.get(mode, "trained")
+
+
 def train_members_in_parallel(instance: dg.DagsterInstance, members: list[str], member_config: dict,
                               parallel: int, poll_s: float = 1.0) -> Iterator[str]:
     """Runs of `train_members`, one per member, `parallel` at a time, each as `dagster job execute`

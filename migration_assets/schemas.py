@@ -126,7 +126,7 @@ RAW: dict[str, Table] = {
         ),
         Table(
             "migrant_stocks",
-            "Bilateral international migrant stocks (UN DESA style): foreign-born persons by country "
+            "Bilateral international migrant stocks: foreign-born persons by country "
             "of birth and residence, counted at mid-year (1 July), every five years.",
             (
                 _c("year", "INTEGER", "reference year; the stock is counted on 1 July of this year"),
@@ -138,7 +138,7 @@ RAW: dict[str, Table] = {
         ),
         Table(
             "migrant_stock_totals",
-            "UN DESA totals per destination, for cross-checking the bilateral stocks: all foreign-born "
+            "Migrant stock totals per destination, for cross-checking the bilateral stocks: all foreign-born "
             "(unknown origins included) and total population, mid-year.",
             (
                 _c("year", "INTEGER", "reference year; counted on 1 July"),
@@ -150,7 +150,7 @@ RAW: dict[str, Table] = {
         ),
         Table(
             "demography",
-            "Annual demography per country (UN WPP style).",
+            "Annual demography per country: population on 1 January, births, deaths, life expectancy.",
             (
                 YEAR,
                 COUNTRY,
@@ -165,7 +165,7 @@ RAW: dict[str, Table] = {
         ),
         Table(
             "net_migration",
-            "Annual net international migration per country (national statistics or UN WPP).",
+            "Annual net international migration per country, as the source reports it.",
             (YEAR, COUNTRY, _c("net_migration", "DOUBLE", "immigrants minus emigrants during the calendar year, persons")),
             ("year", "country"),
         ),
@@ -195,13 +195,13 @@ RAW: dict[str, Table] = {
         ),
         Table(
             "union_membership",
-            "Membership of a free-movement economic union (EU style), per country and year.",
+            "Membership of a free-movement economic union (such as the EU's), per country and year.",
             (YEAR, COUNTRY, _c("member", "DOUBLE", "1 if a member during the year, else 0")),
             ("year", "country"),
         ),
         Table(
             "conflict",
-            "Battle-related deaths per country and year (UCDP GED style).",
+            "Battle-related deaths per country and year.",
             (YEAR, COUNTRY, _c("conflict_deaths", "DOUBLE", "deaths in organised violence during the calendar year, persons")),
             ("year", "country"),
         ),
@@ -252,8 +252,8 @@ RAW: dict[str, Table] = {
         ),
         Table(
             "meta_flows",
-            "Migration flows measured from Facebook users' residence changes (Meta; Chi et al., PNAS 2025), "
-            "pairs with at least 50 migrants in the calendar year.",
+            "Migration flows measured from social-network users' residence changes (source meta_facebook; the "
+            "method of Chi et al., PNAS 2025), pairs with at least 50 migrants in the calendar year.",
             (
                 YEAR,
                 _c("origin", "VARCHAR", "ISO3 country of residence before the move"),
@@ -265,8 +265,9 @@ RAW: dict[str, Table] = {
         ),
         Table(
             "imfsc_flows",
-            "Flows to and from 45 reporting countries (UN DESA, International Migration Flows to and from "
-            "Selected Countries, 2015 Revision), by the reporter's criterion and side.",
+            "Flows to and from the reporting countries of a collection of national flow statistics (the layout "
+            "of UN DESA's International Migration Flows to and from Selected Countries), by the reporter's "
+            "criterion and side.",
             (
                 YEAR,
                 _c("origin", "VARCHAR", "ISO3 reporter (emigrants) or the immigrants' country of previous residence "
@@ -384,8 +385,7 @@ ESTIMATES: dict[str, Table] = {
                 _c("destination", "VARCHAR", "ISO3 country of residence after the move"),
                 *_quantiles("people who moved from origin to destination during the year", calibrated=True,
                             covers="its coverage of held-out reported flows is measured by each run in "
-                                   "validation.coverage (stratum_kind table, stratum flows): 90.1 % on the real "
-                                   "run (96 epochs)"),
+                                   "validation.coverage (stratum_kind table, stratum flows)"),
             ),
             ("year", "origin", "destination"),
         ),
@@ -400,8 +400,8 @@ ESTIMATES: dict[str, Table] = {
                 _c("destination", "VARCHAR", "ISO3 country of residence after the move"),
                 *_quantiles("people born in `birth` who moved from origin to destination during the year",
                             covers="no source reports flows by birth, origin and destination, so its coverage is "
-                                   "unmeasured; the same spread on estimates.flows held 14 % of held-out reported "
-                                   "flows (real run, 96 epochs)"),
+                                   "unmeasured; what the same spread holds of held-out reported flows is in "
+                                   "validation.coverage (stage ensemble_spread, stratum_kind pooled)"),
             ),
             ("year", "birth", "origin", "destination"),
         ),
@@ -416,7 +416,7 @@ ESTIMATES: dict[str, Table] = {
                 *_quantiles("people born in `birth` living in `residence`",
                             covers="p05-p95 against the UN stock points (moved to 1 January), which every member "
                                    "trained on, is measured by each run in validation.coverage (stratum_kind table, "
-                                   "stratum stocks): 50 % on the real run (96 epochs), narrower than a 90 % interval"),
+                                   "stratum stocks); in-sample, so not a predictive interval"),
             ),
             ("year", "birth", "residence"),
         ),
@@ -428,10 +428,9 @@ ESTIMATES: dict[str, Table] = {
                 _c("year", "INTEGER", "calendar year"),
                 COUNTRY,
                 *_quantiles("immigrants minus emigrants during the year",
-                            covers="p05-p95 against the reported series (national statistics where published, WPP "
-                                   "otherwise), which every member trained on, is measured by each run in "
-                                   "validation.coverage (stratum_kind table, stratum net_migration): 39 % on the real "
-                                   "run (96 epochs), narrower than a 90 % interval"),
+                            covers="p05-p95 against the reported series, which every member trained on, is "
+                                   "measured by each run in validation.coverage (stratum_kind table, stratum "
+                                   "net_migration); in-sample, so not a predictive interval"),
             ),
             ("year", "country"),
         ),

@@ -61,3 +61,40 @@ def test_accuracy_splits_held_out_cells_by_the_papers_training_data():
     meta = pd.DataFrame({"year": [2020, 2021], "origin": ["IND", "IND"], "destination": ["ARE", "ARE"]})
     inside = accuracy.paper_trained_on(cells, meta) == "paper in sample"
     assert inside.tolist() == [True, False, False, True, True, False, True]
+
+
+def test_the_real_run_runs_the_jobs_of_migration_run_exports_included(tmp_path, monkeypatch):
+    """benchmarks/real_run.py on a tiny synthetic world instead of the published files: the same four
+    jobs as `migration-run`, on an instance configured by the project's dagster.yaml, leaving every export."""
+    import shutil
+    from types import SimpleNamespace
+
+    import dagster as dg
+    from dagster_duckdb import DuckDBResource
+
+    from migration_assets import runner
+    from migration_assets.resources import ModelStore, WarehouseIOManager
+    from migration_assets.sources.source import SyntheticSource
+
+    spec = importlib.util.spec_from_file_location("benchmark_real_run", SCRIPTS[0].parent / "real_run.py")
+    real_run = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(real_run)
+    shutil.copy(real_run.PROJECT / "dagster.yaml", tmp_path / "dagster.yaml")
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path))
+    db = str(tmp_path / "warehouse.duckdb")
+    resources = {"io_manager": WarehouseIOManager(database=db), "warehouse": DuckDBResource(database=db),
+                 "model_store": ModelStore(root=str(tmp_path / "models")),
+                 "source": SyntheticSource(n_countries=6, end_year=2000, seed=1)}
+    args = SimpleNamespace(members=1, epochs=2, hidden=8, parallel=1, samples=2, min_stock=100.0,
+                           native_destinations=40, foreign_destinations=5)
+    with runner.instance() as instance:
+        stages, _ = real_run.run(instance, resources, args)
+        runs = [r.dagster_run for r in instance.get_run_records()]
+        pools = instance.event_log_storage.get_concurrency_keys()
+    assert {r.job_name for r in runs} == {"ingest", "train_members", "estimate", "export_estimates"}
+    assert all(r.status == dg.DagsterRunStatus.SUCCESS for r in runs)
+    assert "duckdb" in pools and len(stages) == 5
+    exports = tmp_path / "exports"
+    assert (exports / "report.html").is_file() or list(exports.rglob("report*.html"))
+    for kind in ("parquet", "csv", "netcdf"):
+        assert any(f.is_file() for f in (exports / kind).rglob("*")), kind

@@ -139,7 +139,7 @@ def test_the_report_page_holds_every_section_with_the_warehouse_numbers(exported
             self._in = None
 
     path = exported.folder / "report.html"
-    assert exported.metadata["report"]["report"].value == path.as_uri()
+    assert exported.metadata["report"]["path"].value == str(path)
     page = Page()
     page.feed(path.read_text(encoding="utf-8"))
     assert page.headings == ["Held-out accuracy by source", "Coverage of the intervals", "Global movers per year",
@@ -153,3 +153,17 @@ def test_the_report_page_holds_every_section_with_the_warehouse_numbers(exported
         truth = con.sql("select year, sum(flow) / 1e6 as truth from truth.flows group by year").df()
     assert f"{truth.set_index('year')['truth'][1995]:,.2f}" in page.cells  # the truth beside
     assert "raw/migrant_stocks" in page.cells  # the data sources with their versions
+
+
+def test_the_ui_opens_the_report_from_the_assets_metadata(exported):
+    """A file:// link does not open from the UI's http page: the asset's metadata holds the report as
+    markdown, which the UI renders (GFM tables; images as data URIs, which its sanitizer lets through)."""
+    report = exported.metadata["report"]["report"]
+    assert isinstance(report, dg.MarkdownMetadataValue)
+    text = report.value
+    for heading in ["Held-out accuracy by source", "Coverage of the intervals", "Global movers per year",
+                    "Net migration", "The 20 largest corridors", "Data sources"]:
+        assert f"\n## {heading}\n" in text
+    assert text.count("](data:image/png;base64,") >= 5 and "<" not in text.replace("<=", "")  # no raw HTML
+    ours = exported.tables["flows"].groupby("year")["mean"].sum() / 1e6
+    assert f"{ours[2000]:,.2f}" in text  # the movers table, as on the page

@@ -221,6 +221,21 @@ def test_revisions_by_corridor_year_keep_moves_beyond_half_the_interval_and_the_
     assert revisions.corridor_years(earlier.iloc[:0], now).empty  # a first run revises nothing
 
 
+def test_a_member_whose_inputs_and_settings_are_unchanged_is_kept_as_it_is():
+    record = {"code_version": "gru-v2", "model_digest": "x", "countries": ["AAA", "BBB"], "sources": ["s"],
+              "years": [2000, 2001], "inputs_digest": update.inputs_digest(_targets(-100.0))}
+    same = update.plan(record, _targets(-100.0), dict(record), _targets(-100.0), 0.05)
+    assert same.mode == "unchanged" and "nothing trained" in same.reason
+    covariates = update.plan(record, _targets(-100.0), {**record, "inputs_digest": "other"}, _targets(-100.0), 0.05)
+    assert covariates.mode == "warm" and "other than the targets" in covariates.reason
+    revised = update.plan(record, _targets(-100.0), {**record, "inputs_digest": "other"}, _targets(-101.0), 0.05)
+    assert revised.mode == "warm" and "within the threshold" in revised.reason
+    # the digest reads content, not row order (a rewritten year partition moves to the end of its table)
+    shuffled = {k: v.iloc[::-1] for k, v in _targets(-100.0).items()}
+    assert update.inputs_digest(shuffled) == record["inputs_digest"]
+    assert update.inputs_digest(_targets(-100.5)) != record["inputs_digest"]
+
+
 def test_revisions_compare_years_both_estimates_cover_and_rank_corridors():
     from migration_assets.ensemble import revisions
 

@@ -1,5 +1,6 @@
 """The whole graph materialized in-process on a tiny synthetic world, and what bad input does to it."""
 
+import json
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -183,6 +184,8 @@ def test_a_member_run_without_settings_keeps_those_of_its_last_training(run, tmp
     import shutil
 
     shutil.copytree(run.models / "m01", tmp_path / "m01")
+    record = json.loads((tmp_path / "m01" / "config.json").read_text())  # as if the panel had changed since:
+    (tmp_path / "m01" / "config.json").write_text(json.dumps({**record, "inputs_digest": "another panel"}))
     resources = {**run.resources, "model_store": ModelStore(root=str(tmp_path))}
     result = dg.materialize(GRAPH, selection=[dg.AssetKey(["models", "member"])], partition_key="m01",
                             resources=resources, instance=run.instance,
@@ -348,10 +351,12 @@ def test_the_ui_gets_tables_and_tracked_numbers_not_markdown_blobs(run):
     assert isinstance(scores["heldout_r"], dg.FloatMetadataValue) and 0 < scores["heldout_r"].value <= 1
     coverage = materialization(run.validation, "coverage").metadata
     assert 0 < coverage["coverage_p05_p95"].value <= 1
-    flows = materialization(run.estimates, "flows").metadata
+    event = materialization(run.estimates, "flows")
+    flows = event.metadata
     per_year = flows["global_flow_per_year"]
     assert isinstance(per_year, dg.TableMetadataValue) and [r.data["year"] for r in per_year.records] == YEARS
-    assert round(flows["global_flow_last_year"].value) == per_year.records[-1].data["persons"]
+    persons = next(r.data["persons"] for r in per_year.records if str(r.data["year"]) == event.partition)
+    assert f"{flows['global_flow'].value:,}" == persons  # this partition's own year, as the Plots tab draws it
     assert flows["dagster/table_name"].value == "warehouse.estimates.flows"  # not the file's path
     member = materialization(run.members[0], "member").metadata
     assert isinstance(member["loss_curve"], dg.TableMetadataValue)
@@ -361,6 +366,29 @@ def test_the_ui_gets_tables_and_tracked_numbers_not_markdown_blobs(run):
         node = graph.get(key)
         assert "| column |" not in (node.description or ""), key
         assert node.owners and node.tags.get("domain") == node.group_name, key
+
+
+@pytest.mark.parametrize("source", ["synthetic", "published"])
+def test_descriptions_hold_on_every_source(source):
+    """The same definitions describe the synthetic world and the published files: no description or
+    column doc names a publisher's "style" or quotes a figure of one particular run."""
+    from migration_assets.sources.published import PublishedSource
+    from migration_assets.sources.source import SyntheticSource
+
+    from migration_assets.resources import default_resources
+
+    chosen = SyntheticSource() if source == "synthetic" else PublishedSource(root="unused")
+    graph = build_defs({**default_resources(), "source": chosen}).resolve_asset_graph()
+    texts = []
+    for key in graph.get_all_asset_keys():
+        node = graph.get(key)
+        schema = node.metadata.get("dagster/column_schema")
+        columns = schema.columns if schema else []
+        texts += [(key, node.description or "")] + [(key, c.description or "") for c in columns]
+    assert len(texts) > 100
+    for key, text in texts:
+        for claim in ("style)", "real run", "UN WPP", "UCDP", "UNHCR", "epochs)"):
+            assert claim not in text, (key.to_user_string(), text)
 
 
 def test_every_training_setting_can_be_set_in_the_run_config_of_a_member():

@@ -2,8 +2,9 @@
 
 models/member is partitioned by member (seed = member index, held-out corridor fold = member
 index mod n_folds); its weights, config, training curve and the targets it saw go to the model
-store. A member trained before is warm-started when a release only adds years or revises history
-a little (model/update.py), and retrained from scratch otherwise.
+store. A member trained before is kept as it is when nothing it reads changed, warm-started when a
+release only adds years or revises history a little (model/update.py), and retrained from scratch
+otherwise.
 estimates/* are partitioned by year: one run rolls every member forward (central pass plus
 perturbed passes) and replaces the requested years of all four tables in one transaction, which
 commits only if the tables then agree with each other (checks.py).
@@ -97,9 +98,10 @@ def member(context: dg.AssetExecutionContext, config: MemberConfig, model_store:
     """One trained GRU ensemble member: weights, config and training curve in the model store.
 
     Seed = member index; the member never sees the observed-flow corridors of its own fold, which
-    are its validation set (`heldout_mae_flow` in the curve). A member trained before is warm-started
-    from its weights unless model/update.py says a full retrain is due; metadata `update` says which
-    and why."""
+    are its validation set (`heldout_mae_flow` in the curve). A member trained before is kept as it
+    is when its inputs and model settings are unchanged, warm-started from its weights for a new
+    release, or retrained when model/update.py says a full retrain is due; metadata `update`
+    ("unchanged", "warm" or "full") says which and `update_reason` why."""
     end_with_run()  # a member trained in its own process never trains on after its run died
     if config.torch_threads:
         torch.set_num_threads(config.torch_threads)
@@ -117,11 +119,16 @@ def member(context: dg.AssetExecutionContext, config: MemberConfig, model_store:
               "edges": inputs.n_edges, "code_version": MODEL_CODE_VERSION}
     frames = {"stock_targets": stock_targets, "net_migration_targets": net_migration_targets,
               "flow_targets": flow_targets}
-    previous = stored if config.warm_start else None
-    weights, before, seen = previous or (None, None, None)
-    plan = update.plan(before, seen, record, frames, tc.full_retrain_revision)
-    context.log.info(f"member {context.partition_key}: {'warm start' if plan.mode == 'warm' else 'full training'} "
-                     f"({plan.reason})")
+    record["inputs_digest"] = update.inputs_digest({
+        **frames, "countries": countries, "country_year": country_year, "dyads": dyads, "refugees": refugees,
+        "initial_stocks": initial_stocks, "edges": edges, "stocks_january": stocks_january})
+    weights, before, seen = stored or (None, None, None)
+    plan = (update.plan(before, seen, record, frames, tc.full_retrain_revision) if config.warm_start or not stored
+            else update.Plan("full", "retraining asked in the run config (warm_start: false)", {}, record["years"]))
+    context.log.info(f"member {context.partition_key}: "
+                     f"{ {'warm': 'warm start', 'full': 'full training'}.get(plan.mode, plan.mode)} ({plan.reason})")
+    if plan.mode == "unchanged":
+        return unchanged_member(model_store, context.partition_key, before, plan)
     epochs = tc.finetune_epochs if plan.mode == "warm" else tc.epochs
 
     def progress(row: dict) -> None:
@@ -144,7 +151,7 @@ def member(context: dg.AssetExecutionContext, config: MemberConfig, model_store:
         "new_years": dg.MetadataValue.json(plan.new_years),
         "seed": m, "fold": fold, "epochs": epochs, "device": device,
         "learning_rate": tc.finetune_learning_rate if plan.mode == "warm" else tc.learning_rate,
-        "config_digest": tc.digest(), "edges": inputs.n_edges,
+        "config_digest": tc.digest(), "edges": inputs.n_edges, "inputs_digest": record["inputs_digest"],
         "parameters": sum(p.numel() for p in model.parameters()),
         "final_loss": history[-1]["loss"], "seconds": round(history[-1]["seconds"], 1),
         # the member's own peak when it trained in a process of its own (train_members_in_parallel)
@@ -155,6 +162,19 @@ def member(context: dg.AssetExecutionContext, config: MemberConfig, model_store:
         "loss_curve": metadata.table(pd.DataFrame(history), digits=5),
         "source_bias": dg.MetadataValue.json(dict(zip(train.sources, model.source_bias.detach().tolist()))),
         "source_elasticity": dg.MetadataValue.json(dict(zip(train.sources, model.source_elasticity.detach().tolist()))),
+    })
+
+
+def unchanged_member(model_store: ModelStore, key: str, record: dict, plan: update.Plan) -> dg.MaterializeResult:
+    """The materialization of a member kept as it is: the model store is left untouched, and the
+    metadata says so, with what the stored training recorded."""
+    return dg.MaterializeResult(metadata={
+        "path": dg.MetadataValue.path(model_store.member_dir(key)),
+        "update": plan.mode, "update_reason": plan.reason,
+        "history_revision": dg.MetadataValue.json({}), "new_years": dg.MetadataValue.json([]),
+        "seed": record["seed"], "fold": record["fold"], "epochs": 0, "config_digest": record["config_digest"],
+        "edges": record["edges"], "inputs_digest": record["inputs_digest"],
+        "last_training": dg.MetadataValue.json(record.get("update", {})),
     })
 
 
@@ -365,15 +385,30 @@ def ensemble_estimates(context: dg.AssetExecutionContext, config: EstimateConfig
             "if the years next to these were estimated by other members or settings, materialize every year of "
             "the estimates in one run (`migration-run`, or the UI with the whole year range); otherwise this is "
             "a bug in the estimate code (migration_assets/model/ensemble.py).")
-    for name in tables:
+    for name, frame in tables.items():
+        for year, described in partition_metadata(name, frame, years).items():
+            context.add_asset_metadata(described, asset_key=KEYS[name], partition_key=str(year))
         yield dg.MaterializeResult(asset_key=KEYS[name], metadata={
             **written[name],
             "members": dg.MetadataValue.json(used), "passes_per_member": 1 + config.samples_per_member,
             "years": f"{years[0]}-{years[-1]}",
             "calibrated_quantiles": calibrated and name == "flows",
-            **({"global_flow_per_year": metadata.table(totals.rename("persons").rename_axis("year").round()),
-                "global_flow_last_year": float(totals.iloc[-1])} if name == "flows" else {}),
+            **({"global_flow_per_year": metadata.table(totals.rename("persons").rename_axis("year"),
+                                                       persons=["persons"])} if name == "flows" else {}),
         })
+
+
+def partition_metadata(name: str, frame: pd.DataFrame, years: list[int]) -> dict[int, dict]:
+    """What each year partition of estimates.<name> reports of itself, whatever the range its run
+    wrote: its rows, the query that reads it and, for flows, its global flow (whole persons), which
+    the asset's Plots tab draws year by year."""
+    rows = frame["year"].value_counts()
+    flows = frame.groupby("year")["mean"].sum() if name == "flows" else None
+    return {year: {"dagster/partition_row_count": int(rows.get(year, 0)),
+                   "Query": f"SELECT * FROM estimates.{name} WHERE year = {year}",
+                   **({"global_flow": dg.MetadataValue.int(round(float(flows.get(year, 0.0))))}
+                      if flows is not None else {})}
+            for year in years}
 
 
 MODEL_ASSETS = [member, ensemble_estimates]

@@ -116,9 +116,10 @@ def sources_table(instance: dg.DagsterInstance, con) -> pd.DataFrame:
 @dg.asset(key=["exports", "report"], group_name="exports", deps=[*ESTIMATE_KEYS, dg.AssetKey(["validation", "coverage"]),
                                                                 dg.AssetKey(["validation", "flow_scores"])],
           kinds={"duckdb", "html"}, pool="duckdb", automation_condition=AFTER_ESTIMATES, code_version="1",
-          description="One self-contained HTML page: held-out accuracy per source beside the paper's, interval "
-                      "coverage, global movers beside Meta's and the paper's, net migration, the 20 largest "
-                      "corridors with their intervals, the data sources with their versions.")
+          description="One self-contained HTML page (metadata `path`; the same report opens in the UI from metadata "
+                      "`report`): held-out accuracy per source beside the paper's, interval coverage, global movers "
+                      "beside Meta's and the paper's, net migration, the 20 largest corridors with their intervals, "
+                      "the data sources with their versions.")
 def report_page(context: dg.AssetExecutionContext, config: ExportConfig, warehouse: DuckDBResource):
     path = export_folder(config, warehouse) / "report.html"
     with warehouse.get_connection() as con:
@@ -127,8 +128,10 @@ def report_page(context: dg.AssetExecutionContext, config: ExportConfig, warehou
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     tmp.write_text(page, encoding="utf-8")
     os.replace(tmp, path)
+    # the report itself as markdown, which the UI renders on a click ("report"); a file:// link to the
+    # page would not open from the UI's http page, so the page's path is given to copy
     return dg.MaterializeResult(metadata={
-        "report": dg.MetadataValue.url(path.as_uri()), "path": dg.MetadataValue.path(str(path)),
+        "report": dg.MetadataValue.md(facts["markdown"]), "path": dg.MetadataValue.path(str(path)),
         "sections": dg.MetadataValue.json(facts["sections"]), "kilobytes": round(path.stat().st_size / 1e3)})
 
 

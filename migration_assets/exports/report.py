@@ -5,7 +5,9 @@ the paper's on the same cells (published data) — with the reported-vs-predicte
 dataset; coverage of the calibrated intervals by nominal level; global movers per year beside
 Meta's measurement, the paper's and (synthetic world) the truth; net migration against the
 reported series; the 20 largest corridors over time with their intervals; the data sources with
-their versions. Plots are inline PNGs, so the page is one file that opens anywhere.
+their versions. Plots are inline PNGs, so the page is one file that opens anywhere. The same
+report is also written as markdown (`facts["markdown"]`), which the asset's metadata holds, so the
+Dagster UI opens it with a click: a browser refuses a file:// link from the UI's http page.
 """
 
 from __future__ import annotations
@@ -36,13 +38,36 @@ def _df(con, sql: str) -> pd.DataFrame:
     return con.execute(sql).df()
 
 
-def _table(frame: pd.DataFrame, digits: int = 3) -> str:
-    frame = frame.rename_axis(columns=None)
-    return frame.to_html(index=False, border=0, float_format=lambda v: f"{v:,.{digits}f}", na_rep="–")
+# A section's body is a list of parts, each written out as HTML (the page) or as markdown (the same
+# report in the asset's metadata, which the Dagster UI renders: tables, and images as data URIs).
+def _table(frame: pd.DataFrame, digits: int = 3) -> tuple:
+    return ("table", frame.rename_axis(columns=None), digits)
 
 
-def _img(uri: str, alt: str) -> str:
-    return f'<img src="{uri}" alt="{html.escape(alt)}">'
+def _img(uri: str, alt: str) -> tuple:
+    return ("img", uri, alt)
+
+
+def _text(text: str, note: bool = False) -> tuple:
+    return ("text", text, note)
+
+
+def _html(part: tuple) -> str:
+    kind, value, extra = part
+    if kind == "table":
+        return value.to_html(index=False, border=0, float_format=lambda v: f"{v:,.{extra}f}", na_rep="–")
+    if kind == "img":
+        return f'<img src="{value}" alt="{html.escape(extra)}">'
+    return f"<p class='note'>{html.escape(value)}</p>" if extra else f"<p>{html.escape(value)}</p>"
+
+
+def _markdown(part: tuple) -> str:
+    kind, value, extra = part
+    if kind == "table":
+        return value.to_markdown(index=False, floatfmt=f",.{extra}f", missingval="–")
+    if kind == "img":
+        return f"![{extra}]({value})"
+    return f"*{value}*" if extra else value
 
 
 def movers(con) -> pd.DataFrame:
@@ -87,13 +112,14 @@ def build(con: duckdb.DuckDBPyConnection, sources: pd.DataFrame, title: str) -> 
                                 "annual_heldout_flows", "source")
         pooled = plots.table(scores, "annual_heldout_flows").reset_index()
         facts["heldout_cells"] = int(pooled["cells"].max()) if len(pooled) else 0
-        body = (f"<p>Each member is scored only on the corridors of the fold it never saw. Pooled:</p>"
-                f"{_table(pooled)}<p>By reporting source:</p>{_table(by_source)}")
+        body = [_text("Each member is scored only on the corridors of the fold it never saw. Pooled:"),
+                _table(pooled), _text("By reporting source:"), _table(by_source)]
         cells = _df(con, "select reported, predicted, source from validation.heldout_flows")
         if len(cells):
             cells["dataset"] = flow_dataset(cells["source"])
             for dataset, part in cells.groupby("dataset"):
-                body += _img(plots.scatter(part, ["predicted"], title=f"held-out, {dataset}"), f"held-out {dataset}")
+                body.append(_img(plots.scatter(part, ["predicted"], title=f"held-out, {dataset}"),
+                                 f"held-out {dataset}"))
         sections.append(("Held-out accuracy by source", body))
     if _exists(con, "validation.coverage"):
         coverage = _df(con, "select * from validation.coverage")
@@ -103,19 +129,18 @@ def build(con: duckdb.DuckDBPyConnection, sources: pd.DataFrame, title: str) -> 
                                               ["coverage"].iloc[0])
             per_table = coverage[coverage["stratum_kind"] == "table"].rename(columns={"stratum": "table"}) \
                 .drop(columns=["stratum_kind"])
-            sections.append(("Coverage of the intervals", _img(plots.coverage_bars(coverage), "coverage")
-                             + _table(pooled)
-                             + "<p>By estimate table: flows against held-out reported flows (calibrated); stocks "
-                               "against the UN stock points and net migration against its reported series, which "
-                               "every member trained on (the ensemble's spread, not calibrated); flows by birth "
-                               "have nothing reported.</p>" + _table(per_table)))
+            sections.append(("Coverage of the intervals", [
+                _img(plots.coverage_bars(coverage), "coverage"), _table(pooled),
+                _text("By estimate table: flows against held-out reported flows (calibrated); stocks against the "
+                      "stock points and net migration against its reported series, which every member trained on "
+                      "(the ensemble's spread, not calibrated); flows by birth have nothing reported."),
+                _table(per_table)]))
     moved = movers(con)
     facts["movers"] = moved
     lines = [c for c in ("ours", "paper", "meta", "truth") if c in moved.columns]
     sections.append(("Global movers per year",
-                     _img(plots.lines(moved, "year", lines, "movers per year (millions; Meta: pairs ≥ 50)",
-                                      "million persons", scale=1), "global movers")
-                     + _table(moved, digits=2)))
+                     [_img(plots.lines(moved, "year", lines, "movers per year (millions; Meta: pairs ≥ 50)",
+                                       "million persons", scale=1), "global movers"), _table(moved, digits=2)]))
     net = _df(con, "select e.year, e.country, e.mean as ours, r.net_migration as reported from estimates.net_migration e "
                    "join raw.net_migration r using (year, country)")
     if _exists(con, "truth.net_migration"):
@@ -123,29 +148,32 @@ def build(con: duckdb.DuckDBPyConnection, sources: pd.DataFrame, title: str) -> 
                        "from estimates.net_migration e join truth.net_migration t using (year, country)")
     if len(net):
         against = "truth" if "truth" in net.columns else "reported"
-        body = _img(plots.xy(net, against, "ours", f"net migration, ours against {against}"), "net migration")
-        body += ('<p class="note">Reported: national statistics where published, UN WPP otherwise '
-                 '(raw.net_migration).</p>' if against == "reported" else "")
+        body = [_img(plots.xy(net, against, "ours", f"net migration, ours against {against}"), "net migration")]
+        if against == "reported":
+            body.append(_text("Reported: the source's net migration series (raw.net_migration).", note=True))
         if _exists(con, "validation.anchor_scores"):
             anchor = _df(con, "select * from validation.anchor_scores")
             for comparison in ("net_migration_wpp", "net_migration_national"):
                 t = plots.table(anchor, comparison)
                 if not t.empty:
-                    body += f"<p>{comparison}:</p>{_table(t.reset_index())}"
+                    body += [_text(f"{comparison}:"), _table(t.reset_index())]
         sections.append(("Net migration", body))
     top = largest_corridors(con)
     facts["corridors"] = list(dict.fromkeys(top["corridor"]))
     others = [c for c in ("paper", "truth") if top[c].notna().any()]
-    sections.append(("The 20 largest corridors", _img(plots.corridors(top, others), "largest corridors")
-                     + '<p class="note">Mean with the calibrated p05–p95 interval; dashed: '
-                     + (", ".join(others) or "nothing else held") + ".</p>"))
-    sections.append(("Data sources", _table(sources, digits=0)))
+    sections.append(("The 20 largest corridors", [
+        _img(plots.corridors(top, others), "largest corridors"),
+        _text(f"Mean with the calibrated p05–p95 interval; dashed: {', '.join(others) or 'nothing else held'}.",
+              note=True)]))
+    sections.append(("Data sources", [_table(sources, digits=0)]))
     made = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    note = f"Made {made} from the warehouse. Persons; stocks on 1 January, flows during the calendar year."
     page = (f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
-            f"<style>{STYLE}</style></head><body><h1>{html.escape(title)}</h1>"
-            f"<p class='note'>Made {made} from the warehouse. Persons; stocks on 1 January, flows during the "
-            "calendar year.</p>"
-            + "".join(f"<section><h2>{html.escape(h)}</h2>{b}</section>" for h, b in sections)
+            f"<style>{STYLE}</style></head><body><h1>{html.escape(title)}</h1>{_html(_text(note, note=True))}"
+            + "".join(f"<section><h2>{html.escape(h)}</h2>{''.join(map(_html, parts))}</section>"
+                      for h, parts in sections)
             + "</body></html>")
     facts["sections"] = [h for h, _ in sections]
+    facts["markdown"] = f"# {title}\n\n{_markdown(_text(note, note=True))}\n\n" + "\n\n".join(
+        f"## {h}\n\n" + "\n\n".join(map(_markdown, parts)) for h, parts in sections)
     return page, facts

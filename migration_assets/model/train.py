@@ -52,6 +52,12 @@ class TrainConfig:
     finetune_learning_rate: float = 0.003
     full_retrain_revision: float = 0.05  # retrain from scratch when earlier targets move more than this
 
+    def __post_init__(self):
+        for name in ("epochs", "finetune_epochs"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}: set it in the run config "
+                                 "of models/member (a member is stored only after its training finished)")
+
     def loss_weights(self) -> LossWeights:
         return LossWeights(stock=self.weight_stock, stock_level=self.weight_stock_level, net=self.weight_net,
                            flow=self.weight_flow, flow_log=self.weight_flow_log,
@@ -125,10 +131,6 @@ def fit(inputs: ModelInputs, train: Targets, config: TrainConfig, seed: int,
     Training runs on `device` (device_for: 'auto' takes a CUDA device when there is one); the
     member is returned on the CPU, where it is stored and rolled for inference.
     """
-    for name in ("epochs", "finetune_epochs"):
-        if getattr(config, name) < 1:
-            raise ValueError(f"{name} must be at least 1, got {getattr(config, name)}: set it in the run config "
-                             "of models/member (a member is stored only after its training finished)")
     torch.manual_seed(seed)
     np.random.seed(seed)
     where = device_for(device)

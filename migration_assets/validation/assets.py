@@ -239,7 +239,7 @@ def anchor_validation(source: MigrationSource, heldout_flows: pd.DataFrame, flow
     movers = anchors.global_flows(flows, gaskin_abel_flows, meta_flows)
     last = movers.dropna(subset=["meta"]) if "meta" in movers.columns else movers.iloc[:0]
     return dg.Output(scores, metadata={
-        "global_movers": metadata.table(movers, digits=2),
+        "global_movers": metadata.table(movers, persons=[c for c in movers.columns if c != "year"]),
         **({"movers_over_meta_last_year": float(last["ours_ge50_over_meta"].iloc[-1])} if len(last) else {}),
         "global_movers_plot": dg.MetadataValue.md(report.md_image(report.lines(
             movers, "year", ["ours", "ours_pairs_ge50", "paper", "meta"],
