@@ -219,6 +219,7 @@ def test_revisions_by_corridor_year_keep_moves_beyond_half_the_interval_and_the_
     assert table["interval_units"].tolist() == pytest.approx([50 / 80, 10 / 15])
     assert table["outside_interval"].tolist() == [1, 1]
     assert revisions.corridor_years(earlier.iloc[:0], now).empty  # a first run revises nothing
+    assert revisions.corridor_years(earlier, earlier).empty  # nor does an identical rerun
 
 
 def test_a_member_whose_inputs_and_settings_are_unchanged_is_kept_as_it_is():

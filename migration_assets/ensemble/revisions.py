@@ -66,7 +66,7 @@ def compare(earlier: pd.DataFrame, now: pd.DataFrame, top: int = 10) -> Revision
 def corridor_years(earlier: pd.DataFrame, now: pd.DataFrame, top: int = 1000) -> pd.DataFrame:
     """The rows of estimates.revisions (schemas.REVISIONS): every corridor-year of the years both
     cover whose mean moved by more than half its earlier p05-p95 width, and the `top` largest moves
-    besides, largest first. A corridor-year absent on one side counts as 0 there."""
+    besides (none of 0: an identical rerun revises nothing), largest first. A corridor-year absent on one side counts as 0 there."""
     years = sorted(set(earlier["year"]) & set(now["year"]))
     both = earlier[KEY + ["mean", "p05", "p95"]].merge(now[KEY + ["mean"]], on=KEY, how="outer",
                                                         suffixes=("_earlier", "_now"))
@@ -81,5 +81,5 @@ def corridor_years(earlier: pd.DataFrame, now: pd.DataFrame, top: int = 1000) ->
         "outside_interval": ((both["mean_now"] < both["p05"]) | (both["mean_now"] > both["p95"])).astype(int),
     })
     size = change.abs()
-    keep = (size > width / 2) | (size.rank(method="first", ascending=False) <= top)
+    keep = (size > width / 2) | ((size.rank(method="first", ascending=False) <= top) & (size > 0))
     return out[keep].iloc[size[keep].argsort(kind="stable")[::-1]].reset_index(drop=True)
