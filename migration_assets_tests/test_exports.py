@@ -143,7 +143,8 @@ def test_the_report_page_holds_every_section_with_the_warehouse_numbers(exported
     page = Page()
     page.feed(path.read_text(encoding="utf-8"))
     assert page.headings == ["Held-out accuracy by source", "Coverage of the intervals", "Global movers per year",
-                             "Net migration", "The 20 largest corridors", "Data sources"]
+                             "Net migration", "The 20 largest corridors", "What the recent years rest on",
+                             "Data sources"]  # no revisions: a first run
     assert len(page.images) >= 5 and all(src.startswith("data:image/png;base64,") for src in page.images)
     flows = exported.tables["flows"]
     ours = flows.groupby("year")["mean"].sum() / 1e6
@@ -153,6 +154,7 @@ def test_the_report_page_holds_every_section_with_the_warehouse_numbers(exported
         truth = con.sql("select year, sum(flow) / 1e6 as truth from truth.flows group by year").df()
     assert f"{truth.set_index('year')['truth'][1995]:,.2f}" in page.cells  # the truth beside
     assert "raw/migrant_stocks" in page.cells  # the data sources with their versions
+    assert "interpolated" in page.cells and "observed" in page.cells  # e.g. the stocks between points
 
 
 def test_the_ui_opens_the_report_from_the_assets_metadata(exported):

@@ -165,6 +165,28 @@ def build(con: duckdb.DuckDBPyConnection, sources: pd.DataFrame, title: str) -> 
         _img(plots.corridors(top, others), "largest corridors"),
         _text(f"Mean with the calibrated p05–p95 interval; dashed: {', '.join(others) or 'nothing else held'}.",
               note=True)]))
+    if _exists(con, "panel.data_basis"):
+        basis = _df(con, "select year, input, basis from panel.data_basis where role != 'unused' "
+                         "and year > (select max(year) from panel.data_basis) - 6")
+        if len(basis):
+            grid = basis.pivot(index="input", columns="year", values="basis").reset_index()
+            grid.columns = [str(c) for c in grid.columns]
+            facts["data_basis_years"] = sorted(int(y) for y in basis["year"].unique())
+            sections.append(("What the recent years rest on", [
+                _text("For each input of the last six estimate years: observed, projected (WPP's medium variant), "
+                      "interpolated or extrapolated (UN stocks between and after their points), carried_forward "
+                      "(a covariate's last year), or none (no reported figure: the estimate is the model's own). "
+                      "A year whose inputs are not all observed is a nowcast (panel.data_basis)."),
+                _table(grid)]))
+    if _exists(con, "estimates.revisions"):
+        revised = _df(con, "select * from estimates.revisions order by abs(change) desc")
+        if len(revised):
+            beyond = int((revised["interval_units"] > 0.5).sum())
+            facts["revisions_beyond_half_interval"] = beyond
+            sections.append(("Revisions since the previous estimates", [
+                _text(f"{beyond:,} corridor-years moved by more than half their earlier p05–p95 width; the 20 "
+                      "largest moves (persons; interval_units = |change| / the earlier width):"),
+                _table(revised.head(20), digits=2)]))
     sections.append(("Data sources", [_table(sources, digits=0)]))
     made = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     note = f"Made {made} from the warehouse. Persons; stocks on 1 January, flows during the calendar year."
