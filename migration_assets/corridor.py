@@ -2,7 +2,9 @@
 
 Prints, per calendar year, the ensemble mean and its calibrated p05–p95 interval (persons moving
 from ORIGIN to DESTINATION during the year), with the paper's published flow and every reported
-flow of the corridor beside them where the warehouse holds them. `--by-birth` splits the estimate
+flow of the corridor beside them where the warehouse holds them, and what the year's estimate rests
+on (`basis`: "observed", or "nowcast: " and the inputs that are projected, carried forward or
+extrapolated that year; panel.data_basis). `--by-birth` splits the estimate
 by country of birth instead; `--plot FILE` also draws the corridor (PNG, SVG or PDF by extension).
 The warehouse is opened read-only: this never changes it.
 
@@ -42,6 +44,12 @@ def corridor_table(con, origin: str, destination: str) -> pd.DataFrame:
         if len(reported):
             wide = reported.pivot_table(index="year", columns="source", values="flow", aggfunc="first")
             ours = ours.merge(wide.add_prefix("reported_").reset_index(), on="year", how="left")
+    if _exists(con, "panel", "data_basis"):
+        basis = con.execute("select year, input, basis from panel.data_basis where role in ('covariate', 'both') "
+                            "and basis in ('projected', 'carried_forward', 'extrapolated') order by year, input").df()
+        words = basis.assign(what=basis["input"] + " " + basis["basis"].str.replace("_", " "))
+        nowcast = words.groupby("year")["what"].agg(lambda w: "nowcast: " + ", ".join(w))
+        ours["basis"] = ours["year"].map(nowcast).fillna("observed")
     return ours
 
 

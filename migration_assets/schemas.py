@@ -158,8 +158,8 @@ RAW: dict[str, Table] = {
                 _c("births", "DOUBLE", "live births during the calendar year, persons"),
                 _c("deaths", "DOUBLE", "deaths during the calendar year, persons"),
                 _c("life_expectancy", "DOUBLE", "life expectancy at birth, years"),
-                _c("projected", "INTEGER", "1 where the year is a projection (WPP's medium variant after its last "
-                                           "estimated year: a nowcast's demography), else 0"),
+                _c("projected", "INTEGER", "1 where the year is a projection (the publisher's medium variant after "
+                                           "its last estimated year: a nowcast's demography), else 0"),
             ),
             ("year", "country"),
         ),
@@ -215,7 +215,7 @@ RAW: dict[str, Table] = {
                 _c("asylum", "VARCHAR", "ISO3 country of asylum"),
                 _c("refugees", "DOUBLE", "refugees and asylum-seekers on 31 December, persons"),
                 _c("asylum_seekers", "DOUBLE", "the asylum-seekers among `refugees` (pending cases), persons"),
-                _c("oip", "DOUBLE", "other people in need of international protection on 31 December (UNHCR, from "
+                _c("oip", "DOUBLE", "other people in need of international protection on 31 December (counted from "
                                     "2018: e.g. Venezuelans abroad), not in `refugees`; 0 where not collected, persons"),
             ),
             ("year", "origin", "asylum"),
@@ -223,7 +223,7 @@ RAW: dict[str, Table] = {
         Table(
             "refugee_arrivals",
             "Arrivals of refugees, asylum-seekers and other people in need of international protection during "
-            "the calendar year, by origin and asylum country (UNHCR): forced-displacement flows, a lower bound of "
+            "the calendar year, by origin and asylum country: forced-displacement flows, a lower bound of "
             "the total flow on their corridor.",
             (
                 YEAR,

@@ -329,6 +329,7 @@ def test_migration_flows_prints_a_corridor_from_the_warehouse_and_leaves_it_unch
     rows = flows[(flows["origin"] == top[0]) & (flows["destination"] == top[1])].sort_values("year")
     first = out.splitlines()[2].split()  # header, column names, then the first year
     assert int(first[0]) == rows["year"].iloc[0] and first[1] == f"{rows['mean'].iloc[0]:,.0f}"
+    assert out.splitlines()[1].split()[-1] == "basis" and first[-1] == "observed"  # panel.data_basis
     assert (tmp_path / "corridor.png").stat().st_size > 0
     assert corridor.main([top[0], top[1], "--by-birth"]) == 0
     assert "birth" in capsys.readouterr().out.splitlines()[1]
