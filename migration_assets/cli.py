@@ -31,6 +31,7 @@ from typing import Callable
 import dagster as dg
 
 from .failures import one_line
+from .leftovers import one_command_at_a_time, recover
 
 PROJECT = Path(__file__).resolve().parents[1]
 
@@ -142,7 +143,7 @@ def main(argv: list[str] | None = None) -> None:
         parser.error("--parallel must be at least 1")
 
     _settle_paths()
-    with reported("migration-run"):
+    with one_command_at_a_time("migration-run"), reported("migration-run"):
         _run(args)
 
 
@@ -151,7 +152,7 @@ def _run(args) -> None:
 
     check_all()  # before any work: the source settings, the model store, the warehouse
     from . import runner
-    from .automation import mark_up_to_date
+    from .automation import cursor_before_first_run, mark_up_to_date
     from .definitions import defs
     from .partitions import MEMBERS
     from .resources import default_resources, warehouse_path
@@ -160,6 +161,8 @@ def _run(args) -> None:
     member_config = {"epochs": args.epochs} if args.epochs is not None else {}
     start = time.perf_counter()
     with runner.instance() as instance:
+        recover(instance, exports_folder(resources))
+        cursor_before_first_run(defs, instance)
         edges = {"native_destinations": args.native_destinations, "foreign_destinations": args.foreign_destinations}
         runner.ingest(resources, instance, {"ops": {"panel__edges": {"config": edges},
                                                     **withdrawal_config(args.withdrawal)}})
@@ -201,7 +204,7 @@ def update_main(argv: list[str] | None = None) -> None:
     _withdrawal_argument(parser)
     args = parser.parse_args(argv)
     _settle_paths()
-    with reported("migration-update"):
+    with one_command_at_a_time("migration-update"), reported("migration-update"):
         _update(args.withdrawal)
 
 
@@ -253,6 +256,7 @@ def update(instance: dg.DagsterInstance, resources: dict, withdrawals: list[tupl
     from .definitions import build_defs
     from .sensors import land_releases
 
+    recover(instance, exports_folder(resources), log=log)
     defs = build_defs(resources)
     cursor = stored_cursor(instance) or mark_up_to_date(defs, instance)
     log("[1/2] raw tables and years whose source content changed")
@@ -262,6 +266,12 @@ def update(instance: dg.DagsterInstance, resources: dict, withdrawals: list[tupl
     _, done = run_until_quiet(defs, instance, resources, cursor, ops, log=lambda line: log(f"      {line}"),
                               store=True)
     return landed, done
+
+
+def exports_folder(resources: dict) -> Path:
+    """Where the exports go by default: exports/ beside the warehouse (exports/assets.py)."""
+    database = resources["warehouse"].database
+    return Path(database.get_value() if isinstance(database, dg.EnvVar) else database).resolve().parent / "exports"
 
 
 def print_example(path: str) -> None:

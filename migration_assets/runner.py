@@ -30,6 +30,7 @@ import dagster as dg
 
 from .failures import RunFailed, raise_if_failed, stored_failure_summary
 from .jobs import ESTIMATE, EXPORT, INGEST, JOB_OF_GROUP, TRAIN_MEMBERS
+from .leftovers import PROCESS_TAG, end_run, this_process
 from .partitions import MEMBER_POOL
 from .processes import die_with_parent
 
@@ -77,6 +78,7 @@ def run(job: str, resources: dict, instance: dg.DagsterInstance, what: str, *, r
     from .definitions import build_defs
 
     job_def = build_defs(resources).resolve_job_def(job)
+    tags = {PROCESS_TAG: this_process(), **(tags or {})}  # a run whose process is gone is reclaimed (leftovers.py)
     result = job_def.execute_in_process(run_config={**INFO_LOGS, **(run_config or {})}, instance=instance,
                                         partition_key=partition_key, tags=tags, asset_selection=selection,
                                         raise_on_error=False)
@@ -147,7 +149,8 @@ def train_members_in_parallel(instance: dg.DagsterInstance, members: list[str], 
             config = Path(folder) / f"run_config_{member}.yaml"
             config.write_text(json.dumps({**INFO_LOGS, **in_process,  # JSON is YAML
                                           **member_run_config({**member_config, "torch_threads": threads})}))
-            tags = {"dagster/partition": member, LAUNCH_TAG: launch}
+            # the member process dies with this one: a run left unfinished is reclaimed (leftovers.py)
+            tags = {"dagster/partition": member, LAUNCH_TAG: launch, PROCESS_TAG: this_process()}
             command = [str(Path(sys.executable).parent / "dagster"), "job", "execute", "-m",
                        "migration_assets.definitions", "-a", "defs", "-j", TRAIN_MEMBERS, "--tags", json.dumps(tags),
                        "-c", str(config)]
@@ -173,6 +176,9 @@ def train_members_in_parallel(instance: dg.DagsterInstance, members: list[str], 
                     continue
                 del running[member]
                 runs = instance.get_runs(dg.RunsFilter(tags={LAUNCH_TAG: launch, "dagster/partition": member}))
+                if runs and not runs[0].is_finished:  # its process was killed: free its slot for the others
+                    end_run(instance, runs[0], f"its process ended with exit status {process.returncode} (killed?)")
+                    runs = instance.get_runs(dg.RunsFilter(run_ids=[runs[0].run_id]))
                 if runs and runs[0].status == dg.DagsterRunStatus.SUCCESS and process.returncode == 0:
                     yield member
                     continue
