@@ -112,7 +112,11 @@ def year_hashes(frame, years) -> dict[str, str]:
     return {str(y): frame_digest(by_year.get(y, frame.iloc[:0]).reset_index(drop=True)) for y in years}
 
 
-def raw_asset(table: Table, codes: list[str], expectations: Callable[[], list]) -> dg.AssetsDefinition:
+def raw_asset(table: Table, codes: list[str], expectations: Callable[[], list],
+              disagreement: Callable[[pd.DataFrame, MigrationSource], str] | None = None) -> dg.AssetsDefinition:
+    """The raw asset of `table`. `disagreement(frame, source)` compares the release with another table
+    of the same source before anything is written: a non-empty answer (what disagrees, and the fix)
+    stops the asset with the warehouse unchanged."""
     key = dg.AssetKey(["raw", table.name])
     yearly = table.name in YEARLY_RAW
     partitioning = dict(partitions_def=YEARS, backfill_policy=dg.BackfillPolicy.single_run()) if yearly else {}
@@ -159,6 +163,10 @@ def raw_asset(table: Table, codes: list[str], expectations: Callable[[], list]) 
             raise dg.Failure(
                 description=f"raw/{table.name} from {origin} failed {len(result.critical)} critical expectation(s); "
                             f"the warehouse table is unchanged.\n{result.markdown()}")
+        problem = disagreement(frame, source) if disagreement else ""
+        if problem:
+            raise dg.Failure(description=f"raw/{table.name} from {origin}: {problem}. The warehouse table is "
+                                         "unchanged.")
         before = landed_table(warehouse, table.name)
         lost = withdrawn(before, frame, table.key, codes) if before is not None else {}
         summary = _summary(lost)
