@@ -13,7 +13,7 @@ beside the exports; `remove_interrupted_writes` deletes them.
 
 Only one `migration-run` or `migration-update` works in a Dagster home at a time
 (`one_command_at_a_time`): two at once would warm-start members from each other's weights and
-interleave their estimates. The lock is the kernel's (flock on a file in the home), so the death
+interleave their estimates. The lock is the kernel's (flock on a file under the home), so the death
 of its holder, however it dies, releases it.
 """
 
@@ -144,7 +144,7 @@ def remove_interrupted_writes(folder: Path) -> list[Path]:
     return done
 
 
-LOCK_FILE = ".migration.lock"  # in DAGSTER_HOME: the PID and command of the holder
+LOCK_FILE = "data/migration.lock"  # under DAGSTER_HOME: the PID and command of the holder
 
 
 @contextmanager
@@ -160,6 +160,7 @@ def one_command_at_a_time(command: str):
     from .preflight import _process
 
     home = Path(os.environ["DAGSTER_HOME"])
+    (home / LOCK_FILE).parent.mkdir(parents=True, exist_ok=True)
     with open(home / LOCK_FILE, "a+") as lock:
         try:
             fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
