@@ -116,8 +116,21 @@ def reported(command: str):
     raise SystemExit(status)
 
 
+def _check_partition_settings(command: str) -> None:
+    """MIGRATION_MEMBERS and MIGRATION_LAST_YEAR, which the partitions are made of, before anything
+    imports them: a bad value ends with one line naming the setting and the fix, not a traceback."""
+    from .preflight import PreflightError, ensemble_size, last_year
+
+    try:
+        ensemble_size()
+        last_year()
+    except PreflightError as err:
+        raise SystemExit(f"{command}: {err}") from None
+
+
 def main(argv: list[str] | None = None) -> None:
-    from .partitions import N_MEMBERS
+    _check_partition_settings("migration-run")
+    from .partitions import DEFAULT_PARALLEL, N_MEMBERS
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--epochs", type=int, help="training epochs per member (default: as the member was last "
@@ -125,9 +138,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--members", type=int, default=N_MEMBERS,
                         help=f"ensemble members to train, the first of the {N_MEMBERS} partitions of models/member "
                              "(MIGRATION_MEMBERS sets how many the ensemble has; default: all)")
-    parser.add_argument("--parallel", type=int, default=min(2, os.cpu_count() or 1),
-                        help="members trained at once (the member_training pool's limit), one process and one "
-                             "torch thread each")
+    parser.add_argument("--parallel", type=int, default=DEFAULT_PARALLEL,
+                        help="members trained at once (the member_training pool's limit), one process each; "
+                             "each member's torch threads do not depend on it, nor do the numbers")
     parser.add_argument("--native-destinations", type=int, default=0,
                         help="edges: natives move to at most this many destinations (0 = all; 40 for real data)")
     parser.add_argument("--foreign-destinations", type=int, default=0,
@@ -203,6 +216,7 @@ def update_main(argv: list[str] | None = None) -> None:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     _withdrawal_argument(parser)
     args = parser.parse_args(argv)
+    _check_partition_settings("migration-update")
     _settle_paths()
     with one_command_at_a_time("migration-update"), reported("migration-update"):
         _update(args.withdrawal)

@@ -109,9 +109,16 @@ def member_run_config(member_config: dict) -> dict:
 
 def train_member(resources: dict, instance: dg.DagsterInstance, member: str, member_config: dict
                  ) -> dg.ExecuteInProcessResult:
-    """One member, in this process."""
-    return run(TRAIN_MEMBERS, resources, instance, f"member {member}", partition_key=member,
-               run_config=member_run_config(member_config))
+    """One member, in this process (which gets its torch threads back afterwards: the member sets
+    them to partitions.member_threads())."""
+    import torch
+
+    threads = torch.get_num_threads()
+    try:
+        return run(TRAIN_MEMBERS, resources, instance, f"member {member}", partition_key=member,
+                   run_config=member_run_config(member_config))
+    finally:
+        torch.set_num_threads(threads)
 
 
 def train_members_in_parallel(instance: dg.DagsterInstance, members: list[str], member_config: dict,
@@ -126,11 +133,11 @@ def train_members_in_parallel(instance: dg.DagsterInstance, members: list[str], 
     run process dies with this one (launched from the UI, a run's step process, started by the
     multiprocess executor, dies with its run: processes.end_with_run).
 
-    When the members do not fill whole rounds, the odd ones train first, in a short round of their
-    own whose runs share the cores (5 members, 2 at a time: one member with 2 torch threads, then
-    two rounds of two with 1 thread each), rather than last, alone on one core while the other
-    idles: on the synthetic world one thread trains at 0.50 s an epoch, two at 0.35 s
-    (benchmarks/member_device.py)."""
+    Every member trains on partitions.member_threads() torch threads, as one trained alone
+    (train_member) does, so that the numbers do not depend on `parallel`: with 5 members, 2 at a
+    time, the last trains alone on one core of two (a member of an earlier short round trained on 2
+    threads, 0.35 s an epoch against 0.50 s on the synthetic world, but its weights then differed by
+    up to 5.5e-7)."""
     if instance.is_ephemeral:
         raise ValueError("members in parallel need a persistent Dagster instance (DAGSTER_HOME)")
     storage = instance.event_log_storage
@@ -139,16 +146,15 @@ def train_members_in_parallel(instance: dg.DagsterInstance, members: list[str], 
                          "(--parallel 1)")
     storage.set_concurrency_slots(MEMBER_POOL, parallel)
     launch = uuid.uuid4().hex[:12]
-    cores = os.cpu_count() or 1
     with tempfile.TemporaryDirectory(prefix="member-runs-") as folder:
         # each run trains in its own process already: executed in process, it does not start a second
         # one (which imports the definitions again: ~25 s a round of members on the synthetic world)
         in_process = {"execution": {"config": {"in_process": {}}}}
 
-        def start(member: str, threads: int) -> subprocess.Popen:
+        def start(member: str) -> subprocess.Popen:
             config = Path(folder) / f"run_config_{member}.yaml"
             config.write_text(json.dumps({**INFO_LOGS, **in_process,  # JSON is YAML
-                                          **member_run_config({**member_config, "torch_threads": threads})}))
+                                          **member_run_config(member_config)}))
             # the member process dies with this one: a run left unfinished is reclaimed (leftovers.py)
             tags = {"dagster/partition": member, LAUNCH_TAG: launch, PROCESS_TAG: this_process()}
             command = [str(Path(sys.executable).parent / "dagster"), "job", "execute", "-m",
@@ -163,14 +169,11 @@ def train_members_in_parallel(instance: dg.DagsterInstance, members: list[str], 
                                     cwd=os.environ.get("DAGSTER_HOME"),  # where dagster.yaml's relative folders are
                                     preexec_fn=functools.partial(die_with_parent, os.getpid()))
 
-        short = len(members) % parallel  # members of the short first round (0: every round is full)
         waiting, running, failed = list(members), {}, None
         while waiting or running:
-            started = len(members) - len(waiting)
-            limit = short if started < short or (started == short and running) else parallel
-            while waiting and len(running) < limit:
+            while waiting and len(running) < parallel:
                 member = waiting.pop(0)
-                running[member] = start(member, max(1, cores // limit))
+                running[member] = start(member)
             for member, process in list(running.items()):
                 if process.poll() is None:
                     continue
