@@ -37,3 +37,23 @@ def test_the_partitions_are_the_configured_ensemble_and_years():
     assert _partitions(MIGRATION_MEMBERS="10", MIGRATION_LAST_YEAR="2025").stdout.split() == ["m09", "2025", "36"]
     bad = _partitions(MIGRATION_MEMBERS="ten")
     assert bad.returncode != 0 and "MIGRATION_MEMBERS='ten' is not a number of members" in bad.stderr
+
+
+@pytest.mark.parametrize("command, setting, message", [
+    ("migration-run", {"MIGRATION_MEMBERS": "0"}, "MIGRATION_MEMBERS='0' is not a number of members between 1 and "
+                                                  "100: unset it (default 5) or set e.g. MIGRATION_MEMBERS=5"),
+    ("migration-run", {"MIGRATION_LAST_YEAR": "abc"}, "MIGRATION_LAST_YEAR='abc' is not a year between 1991 and "
+                                                      "2100: unset it (default 2023) or set e.g. MIGRATION_LAST_YEAR=2023"),
+    ("migration-update", {"MIGRATION_LAST_YEAR": "abc"}, "MIGRATION_LAST_YEAR='abc' is not a year between 1991 and "
+                                                         "2100: unset it (default 2023) or set e.g. "
+                                                         "MIGRATION_LAST_YEAR=2023"),
+])
+def test_a_bad_partition_setting_ends_with_one_line_naming_it_and_the_fix(tmp_path, command, setting, message):
+    """Issue 33: these gave a 15-line traceback through migration-run."""
+    from pathlib import Path
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MIGRATION_")}
+    done = subprocess.run([str(Path(sys.executable).parent / command)], capture_output=True, text=True, timeout=120,
+                          env={**env, "DAGSTER_HOME": str(tmp_path), **setting})
+    assert done.returncode == 1 and done.stdout == ""  # nothing started, not even a log
+    assert done.stderr.splitlines() == [f"{command}: {message}"]
