@@ -27,8 +27,11 @@ from .partitions import YEARLY_PANEL, YEARLY_RAW
 
 AC = dg.AutomationCondition
 MEMBERS = dg.AssetSelection.assets(dg.AssetKey(["models", "member"]))
-YEARLY_INPUTS = dg.AssetSelection.assets(*(dg.AssetKey(["raw", n]) for n in YEARLY_RAW),
-                                         *(dg.AssetKey(["panel", n]) for n in YEARLY_PANEL))
+# Yearly tables, read by what lies downstream: the estimate years the demography does not cover stay
+# pending for ever, and the exports do not wait for them.
+YEARLY_INPUTS = (dg.AssetSelection.assets(*(dg.AssetKey(["raw", n]) for n in YEARLY_RAW),
+                                          *(dg.AssetKey(["panel", n]) for n in YEARLY_PANEL))
+                 | dg.AssetSelection.key_prefixes(["estimates"]))
 
 # An input counts as changed when its data version changed: raw tables and panel tables version
 # their content, so a table rebuilt with the same rows (the country list after a new WPP year)
@@ -42,7 +45,7 @@ INPUTS_EXIST = ~AC.any_deps_missing().ignore(MEMBERS | YEARLY_INPUTS)
 # inputs have not arrived, or a member never trained, is pending for ever and is not waited for).
 QUIET_INPUTS = (
     ~AC.any_deps_match(AC.in_progress())
-    & ~AC.any_deps_match(PENDING & ~AC.any_deps_missing()).allow(YEARLY_INPUTS)
+    & ~AC.any_deps_match(PENDING & ~AC.any_deps_missing().ignore(MEMBERS)).allow(YEARLY_INPUTS)
     & ~AC.any_deps_match(PENDING & INPUTS_EXIST).ignore(YEARLY_INPUTS | MEMBERS)
     & ~AC.any_deps_match(PENDING & ~AC.missing()).allow(MEMBERS)
 ).with_label("no input running or about to change")
@@ -131,6 +134,14 @@ def mark_up_to_date(defs: dg.Definitions, instance: dg.DagsterInstance) -> Asset
     cursor = dg.evaluate_automation_conditions(defs=defs, instance=instance).cursor
     store_cursor(instance, cursor)
     return cursor
+
+
+def cursor_before_first_run(defs: dg.Definitions, instance: dg.DagsterInstance) -> None:
+    """At the start of `migration-run`: store a cursor if none is stored yet (the first run on this
+    home), so that what a killed run leaves unfinished (its exports) is pending for the next update,
+    as what it finished is handled."""
+    if stored_cursor(instance) is None:
+        mark_up_to_date(defs, instance)
 
 
 def run_until_quiet(defs: dg.Definitions, instance, resources, cursor, ops: dict | None = None,

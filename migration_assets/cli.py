@@ -31,6 +31,7 @@ from typing import Callable
 import dagster as dg
 
 from .failures import one_line
+from .leftovers import one_command_at_a_time, recover
 
 PROJECT = Path(__file__).resolve().parents[1]
 
@@ -115,8 +116,21 @@ def reported(command: str):
     raise SystemExit(status)
 
 
+def _check_partition_settings(command: str) -> None:
+    """MIGRATION_MEMBERS and MIGRATION_LAST_YEAR, which the partitions are made of, before anything
+    imports them: a bad value ends with one line naming the setting and the fix, not a traceback."""
+    from .preflight import PreflightError, ensemble_size, last_year
+
+    try:
+        ensemble_size()
+        last_year()
+    except PreflightError as err:
+        raise SystemExit(f"{command}: {err}") from None
+
+
 def main(argv: list[str] | None = None) -> None:
-    from .partitions import N_MEMBERS
+    _check_partition_settings("migration-run")
+    from .partitions import DEFAULT_PARALLEL, N_MEMBERS
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--epochs", type=int, help="training epochs per member (default: as the member was last "
@@ -124,9 +138,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--members", type=int, default=N_MEMBERS,
                         help=f"ensemble members to train, the first of the {N_MEMBERS} partitions of models/member "
                              "(MIGRATION_MEMBERS sets how many the ensemble has; default: all)")
-    parser.add_argument("--parallel", type=int, default=min(2, os.cpu_count() or 1),
-                        help="members trained at once (the member_training pool's limit), one process and one "
-                             "torch thread each")
+    parser.add_argument("--parallel", type=int, default=DEFAULT_PARALLEL,
+                        help="members trained at once (the member_training pool's limit), one process each; "
+                             "each member's torch threads do not depend on it, nor do the numbers")
     parser.add_argument("--native-destinations", type=int, default=0,
                         help="edges: natives move to at most this many destinations (0 = all; 40 for real data)")
     parser.add_argument("--foreign-destinations", type=int, default=0,
@@ -142,7 +156,7 @@ def main(argv: list[str] | None = None) -> None:
         parser.error("--parallel must be at least 1")
 
     _settle_paths()
-    with reported("migration-run"):
+    with one_command_at_a_time("migration-run"), reported("migration-run"):
         _run(args)
 
 
@@ -151,14 +165,19 @@ def _run(args) -> None:
 
     check_all()  # before any work: the source settings, the model store, the warehouse
     from . import runner
+    from .automation import cursor_before_first_run
+    from .definitions import defs
     from .partitions import MEMBERS
     from .resources import default_resources, warehouse_path
 
+    resources = default_resources()
     member_config = {"epochs": args.epochs} if args.epochs is not None else {}
     edges = {"native_destinations": args.native_destinations, "foreign_destinations": args.foreign_destinations}
     start = time.perf_counter()
     with runner.instance() as instance:
-        run_all(instance, default_resources(), MEMBERS.get_partition_keys()[: args.members], member_config,
+        recover(instance, exports_folder(resources))
+        cursor_before_first_run(defs, instance)
+        run_all(instance, resources, MEMBERS.get_partition_keys()[: args.members], member_config,
                 args.parallel, {"ops": {"panel__edges": {"config": edges}, **withdrawal_config(args.withdrawal)}})
     print(f"\nDone in {time.perf_counter() - start:.0f} s. Warehouse: {Path(warehouse_path()).resolve()}")
     print_example(warehouse_path())
@@ -226,8 +245,9 @@ def update_main(argv: list[str] | None = None) -> None:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     _withdrawal_argument(parser)
     args = parser.parse_args(argv)
+    _check_partition_settings("migration-update")
     _settle_paths()
-    with reported("migration-update"):
+    with one_command_at_a_time("migration-update"), reported("migration-update"):
         _update(args.withdrawal)
 
 
@@ -279,6 +299,7 @@ def update(instance: dg.DagsterInstance, resources: dict, withdrawals: list[tupl
     from .definitions import build_defs
     from .sensors import land_releases
 
+    recover(instance, exports_folder(resources), log=log)
     defs = build_defs(resources)
     cursor = stored_cursor(instance) or mark_up_to_date(defs, instance)
     log("[1/2] raw tables and years whose source content changed")
@@ -288,6 +309,12 @@ def update(instance: dg.DagsterInstance, resources: dict, withdrawals: list[tupl
     _, done = run_until_quiet(defs, instance, resources, cursor, ops, log=lambda line: log(f"      {line}"),
                               store=True)
     return landed, done
+
+
+def exports_folder(resources: dict) -> Path:
+    """Where the exports go by default: exports/ beside the warehouse (exports/assets.py)."""
+    database = resources["warehouse"].database
+    return Path(database.get_value() if isinstance(database, dg.EnvVar) else database).resolve().parent / "exports"
 
 
 def print_example(path: str) -> None:

@@ -1,5 +1,7 @@
 """Partitions, declared once and reused by identity."""
 
+import os
+
 import dagster as dg
 
 from .preflight import ensemble_size, last_year
@@ -26,6 +28,15 @@ MEMBERS = dg.StaticPartitionsDefinition([f"m{m:02d}" for m in range(N_MEMBERS)])
 
 # The concurrency pool of models/member: how many members train at once, across runs (runner.py).
 MEMBER_POOL = "member_training"
+# Members trained at once by default (`migration-run --parallel`).
+DEFAULT_PARALLEL = min(2, os.cpu_count() or 1)
+
+
+def member_threads() -> int:
+    """Torch threads of every member, however many train at once: a member's weights depend on them
+    (up to 1e-6 relative), so they must not depend on --parallel. The cores of one of the members
+    trained at once by default."""
+    return max(1, (os.cpu_count() or 1) // DEFAULT_PARALLEL)
 
 
 # Raw tables with one row set per calendar year land in yearly partitions, so a release that adds

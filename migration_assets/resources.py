@@ -167,6 +167,11 @@ class WarehouseResource(DuckDBResource):
 # Model store: state_dict files, configs and training curves per member, on any filesystem.
 
 
+class UnreadableWeights(FileNotFoundError):
+    """A member's files exist but cannot be read (cut short, altered): they count as no training, so
+    the member's next training starts from scratch (ModelStore.previous)."""
+
+
 class ModelStore(dg.ConfigurableResource):
     """Trained members as files: <root>/<member>/{weights.pt, config.json, history.json} and, for
     deciding how to update a member, the targets it was trained on (targets/<table>.csv.gz).
@@ -220,8 +225,14 @@ class ModelStore(dg.ConfigurableResource):
         if not fs.exists(f"{folder}/weights.pt"):
             raise FileNotFoundError(f"no trained weights for member {member} in {self.member_dir(member)}; "
                                     f"materialize models/member for partition {member} first")
-        config = json.loads(fs.cat_file(f"{folder}/config.json"))
-        return torch.load(io.BytesIO(fs.cat_file(f"{folder}/weights.pt")), weights_only=True), config
+        try:
+            config = json.loads(fs.cat_file(f"{folder}/config.json"))
+            return torch.load(io.BytesIO(fs.cat_file(f"{folder}/weights.pt")), weights_only=True), config
+        except Exception as err:  # noqa: BLE001 (cut short: ValueError, EOFError, RuntimeError; altered: pickle errors)
+            raise UnreadableWeights(
+                f"member {member}: {self.member_dir(member)} holds weights or a config that cannot be read "
+                f"({type(err).__name__}): the files were cut short or altered. Fix: run migration-run, which trains "
+                "this member again from scratch") from err
 
     def previous(self, member: str) -> tuple[dict, dict, dict[str, pd.DataFrame] | None] | None:
         """(weights, record, targets) of the member's last training, or None if it has none."""

@@ -30,6 +30,7 @@ import dagster as dg
 
 from .failures import RunFailed, raise_if_failed, stored_failure_summary
 from .jobs import ESTIMATE, EXPORT, INGEST, JOB_OF_GROUP, TRAIN_MEMBERS
+from .leftovers import PROCESS_TAG, end_run, this_process
 from .partitions import LAST_YEAR, MEMBER_POOL
 from .processes import die_with_parent
 
@@ -78,6 +79,7 @@ def run(job: str, resources: dict, instance: dg.DagsterInstance, what: str, *, r
     from .definitions import build_defs
 
     job_def = build_defs(resources).resolve_job_def(job)
+    tags = {PROCESS_TAG: this_process(), **(tags or {})}  # a run whose process is gone is reclaimed (leftovers.py)
     result = job_def.execute_in_process(run_config={**INFO_LOGS, **(run_config or {})}, instance=instance,
                                         partition_key=partition_key, tags=tags, asset_selection=selection,
                                         raise_on_error=False)
@@ -108,9 +110,16 @@ def member_run_config(member_config: dict) -> dict:
 
 def train_member(resources: dict, instance: dg.DagsterInstance, member: str, member_config: dict
                  ) -> dg.ExecuteInProcessResult:
-    """One member, in this process."""
-    return run(TRAIN_MEMBERS, resources, instance, f"member {member}", partition_key=member,
-               run_config=member_run_config(member_config))
+    """One member, in this process (which gets its torch threads back afterwards: the member sets
+    them to partitions.member_threads())."""
+    import torch
+
+    threads = torch.get_num_threads()
+    try:
+        return run(TRAIN_MEMBERS, resources, instance, f"member {member}", partition_key=member,
+                   run_config=member_run_config(member_config))
+    finally:
+        torch.set_num_threads(threads)
 
 
 def member_outcome(instance: dg.DagsterInstance, member: str) -> str:
@@ -135,11 +144,11 @@ def train_members_in_parallel(instance: dg.DagsterInstance, members: list[str], 
     run process dies with this one (launched from the UI, a run's step process, started by the
     multiprocess executor, dies with its run: processes.end_with_run).
 
-    When the members do not fill whole rounds, the odd ones train first, in a short round of their
-    own whose runs share the cores (5 members, 2 at a time: one member with 2 torch threads, then
-    two rounds of two with 1 thread each), rather than last, alone on one core while the other
-    idles: on the synthetic world one thread trains at 0.50 s an epoch, two at 0.35 s
-    (benchmarks/member_device.py)."""
+    Every member trains on partitions.member_threads() torch threads, as one trained alone
+    (train_member) does, so that the numbers do not depend on `parallel`: with 5 members, 2 at a
+    time, the last trains alone on one core of two (a member of an earlier short round trained on 2
+    threads, 0.35 s an epoch against 0.50 s on the synthetic world, but its weights then differed by
+    up to 5.5e-7)."""
     if instance.is_ephemeral:
         raise ValueError("members in parallel need a persistent Dagster instance (DAGSTER_HOME)")
     storage = instance.event_log_storage
@@ -148,17 +157,17 @@ def train_members_in_parallel(instance: dg.DagsterInstance, members: list[str], 
                          "(--parallel 1)")
     storage.set_concurrency_slots(MEMBER_POOL, parallel)
     launch = uuid.uuid4().hex[:12]
-    cores = os.cpu_count() or 1
     with tempfile.TemporaryDirectory(prefix="member-runs-") as folder:
         # each run trains in its own process already: executed in process, it does not start a second
         # one (which imports the definitions again: ~25 s a round of members on the synthetic world)
         in_process = {"execution": {"config": {"in_process": {}}}}
 
-        def start(member: str, threads: int) -> subprocess.Popen:
+        def start(member: str) -> subprocess.Popen:
             config = Path(folder) / f"run_config_{member}.yaml"
             config.write_text(json.dumps({**INFO_LOGS, **in_process,  # JSON is YAML
-                                          **member_run_config({**member_config, "torch_threads": threads})}))
-            tags = {"dagster/partition": member, LAUNCH_TAG: launch}
+                                          **member_run_config(member_config)}))
+            # the member process dies with this one: a run left unfinished is reclaimed (leftovers.py)
+            tags = {"dagster/partition": member, LAUNCH_TAG: launch, PROCESS_TAG: this_process()}
             command = [str(Path(sys.executable).parent / "dagster"), "job", "execute", "-m",
                        "migration_assets.definitions", "-a", "defs", "-j", TRAIN_MEMBERS, "--tags", json.dumps(tags),
                        "-c", str(config)]
@@ -171,19 +180,19 @@ def train_members_in_parallel(instance: dg.DagsterInstance, members: list[str], 
                                     cwd=os.environ.get("DAGSTER_HOME"),  # where dagster.yaml's relative folders are
                                     preexec_fn=functools.partial(die_with_parent, os.getpid()))
 
-        short = len(members) % parallel  # members of the short first round (0: every round is full)
         waiting, running, failed = list(members), {}, None
         while waiting or running:
-            started = len(members) - len(waiting)
-            limit = short if started < short or (started == short and running) else parallel
-            while waiting and len(running) < limit:
+            while waiting and len(running) < parallel:
                 member = waiting.pop(0)
-                running[member] = start(member, max(1, cores // limit))
+                running[member] = start(member)
             for member, process in list(running.items()):
                 if process.poll() is None:
                     continue
                 del running[member]
                 runs = instance.get_runs(dg.RunsFilter(tags={LAUNCH_TAG: launch, "dagster/partition": member}))
+                if runs and not runs[0].is_finished:  # its process was killed: free its slot for the others
+                    end_run(instance, runs[0], f"its process ended with exit status {process.returncode} (killed?)")
+                    runs = instance.get_runs(dg.RunsFilter(run_ids=[runs[0].run_id]))
                 if runs and runs[0].status == dg.DagsterRunStatus.SUCCESS and process.returncode == 0:
                     yield member
                     continue

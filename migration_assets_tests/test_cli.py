@@ -50,3 +50,23 @@ def test_published_years_follow_the_newest_unhcr_release(tmp_path):
     assert _partitions(**published, MIGRATION_UNHCR_RELEASE="2022.12.1").stdout.split()[1] == "2023"
     assert _partitions(**published, MIGRATION_LAST_YEAR="2024").stdout.split()[1] == "2024"
     assert _partitions(MIGRATION_RAW_DIR=str(tmp_path)).stdout.split()[1] == "2023"
+
+
+@pytest.mark.parametrize("command, setting, message", [
+    ("migration-run", {"MIGRATION_MEMBERS": "0"}, "MIGRATION_MEMBERS='0' is not a number of members between 1 and "
+                                                  "100: unset it (default 5) or set e.g. MIGRATION_MEMBERS=5"),
+    ("migration-run", {"MIGRATION_LAST_YEAR": "abc"}, "MIGRATION_LAST_YEAR='abc' is not a year between 1991 and "
+                                                      "2100: unset it (default 2023) or set e.g. MIGRATION_LAST_YEAR=2023"),
+    ("migration-update", {"MIGRATION_LAST_YEAR": "abc"}, "MIGRATION_LAST_YEAR='abc' is not a year between 1991 and "
+                                                         "2100: unset it (default 2023) or set e.g. "
+                                                         "MIGRATION_LAST_YEAR=2023"),
+])
+def test_a_bad_partition_setting_ends_with_one_line_naming_it_and_the_fix(tmp_path, command, setting, message):
+    """Issue 33: these gave a 15-line traceback through migration-run."""
+    from pathlib import Path
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MIGRATION_")}
+    done = subprocess.run([str(Path(sys.executable).parent / command)], capture_output=True, text=True, timeout=120,
+                          env={**env, "DAGSTER_HOME": str(tmp_path), **setting})
+    assert done.returncode == 1 and done.stdout == ""  # nothing started, not even a log
+    assert done.stderr.splitlines() == [f"{command}: {message}"]

@@ -73,6 +73,24 @@ def test_members_train_at_the_same_time_in_their_own_processes(instance):
     assert all(len(p) == 1 for p in pids) and len(set.union(*pids)) == 3, pids
 
 
+def test_a_member_trained_alone_gets_the_weights_it_got_trained_beside_another(project, instance):
+    """Issue 33: `--parallel 1` (the member trained in this process) gives the numbers of the default
+    (members trained at once, each in its own process)."""
+    import torch
+
+    from migration_assets import runner
+    from migration_assets.resources import ModelStore, default_resources
+
+    store = ModelStore(root=project[1]["MIGRATION_MODEL_DIR"])
+    beside, _ = store.load("m00")
+    threads = torch.get_num_threads()
+    runner.train_member(default_resources(), instance, "m00", {"epochs": 2, "warm_start": False})
+    alone, record = store.load("m00")
+    assert torch.get_num_threads() == threads  # this process's threads are its own again
+    assert record["train"]["epochs"] == 2 and beside.keys() == alone.keys()
+    assert all(torch.equal(beside[k], alone[k]) for k in beside), "the weights depend on --parallel"
+
+
 def test_everything_defined_for_the_synthetic_world_was_materialized(instance):
     from migration_assets.definitions import build_defs
 

@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 import torch
 
-from migration_assets.resources import ModelStore
+from migration_assets.resources import ModelStore, UnreadableWeights
 
 
 def test_saved_files_are_readable_like_any_new_file(tmp_path):
@@ -41,3 +41,22 @@ def test_a_store_on_another_filesystem_round_trips_a_member():
     assert ModelStore(root=root).previous("m04") is None
     with pytest.raises(FileNotFoundError, match="no trained weights for member m04 in memory:///shared-store"):
         ModelStore(root=root).load("m04")
+
+
+@pytest.mark.parametrize("damage", ["cut", "random"])
+def test_unreadable_weights_name_the_member_and_count_as_no_training(tmp_path, damage):
+    """Issue 33: a truncated weights.pt gave `ValueError: negative seek value`, random bytes PyTorch's
+    advice to load with weights_only=False; now the member, the folder and the fix, and the member's
+    next training starts from scratch."""
+    store = ModelStore(root=str(tmp_path / "models"))
+    folder = Path(store.save("m02", {"w": torch.arange(1000.0)}, {"seed": 2}, [{"epoch": 1}]))
+    weights = folder / "weights.pt"
+    data = weights.read_bytes()
+    weights.write_bytes(data[: len(data) // 2] if damage == "cut" else bytes(range(256)) * 8)
+    with pytest.raises(UnreadableWeights) as err:
+        store.load("m02")
+    message = str(err.value)
+    assert message.startswith(f"member m02: {folder} holds weights or a config that cannot be read (")
+    assert message.endswith("Fix: run migration-run, which trains this member again from scratch")
+    assert "weights_only=False" not in message
+    assert store.previous("m02") is None  # what the member asset reads: no earlier training

@@ -30,7 +30,7 @@ from ..model.tensors import PANEL_INPUTS, build_inputs, build_targets
 from ..automation import ESTIMATE_YEARS, KEEP_TRAINED
 from ..model import update
 from ..model.train import TrainConfig, device_for, evaluate, fit, new_model, simulate_once
-from ..partitions import MEMBER_POOL, MEMBERS, YEAR_EXPR, YEARLY_PANEL, YEARS, member_index
+from ..partitions import MEMBER_POOL, MEMBERS, YEAR_EXPR, YEARLY_PANEL, YEARS, member_index, member_threads
 from ..resources import ModelStore, replace_table_slice
 from ..processes import end_with_run
 from ..schemas import ESTIMATES, REVISIONS
@@ -52,7 +52,7 @@ class _MemberRun(dg.Config):
     """How a member run trains, besides the model's settings."""
 
     warm_start: bool = True  # False: always retrain from scratch
-    torch_threads: int = 0  # 0 = torch's default
+    torch_threads: int = 0  # 0 = partitions.member_threads(), whatever the number of members trained at once
     device: str = "auto"  # where the member trains: a CUDA device when there is one, else the CPU; or 'cpu', 'cuda:1'
 
     def train_config(self, stored: dict | None = None) -> TrainConfig:
@@ -103,8 +103,7 @@ def member(context: dg.AssetExecutionContext, config: MemberConfig, model_store:
     release, or retrained when model/update.py says a full retrain is due; metadata `update`
     ("unchanged", "warm" or "full") says which and `update_reason` why."""
     end_with_run()  # a member trained in its own process never trains on after its run died
-    if config.torch_threads:
-        torch.set_num_threads(config.torch_threads)
+    torch.set_num_threads(config.torch_threads or member_threads())  # the weights depend on it (1e-6 relative)
     m = member_index(context.partition_key)
     inputs = build_inputs(countries, country_year, dyads, refugees, initial_stocks, edges, stocks_january)
     targets = build_targets(countries, inputs.years, stock_targets, net_migration_targets, flow_targets)

@@ -26,7 +26,8 @@ FILES = [UCDP]
 def read(root: Path) -> pd.DataFrame:
     """Conflict deaths per country and year, persons."""
     frame = wpp.read_long(Path(root) / UCDP, {"Year": "year", "Country ISO": "country"},
-                          {"Conflict deaths": "conflict_deaths"}, nonnegative=("conflict_deaths",))
+                          {"Conflict deaths": "conflict_deaths"}, nonnegative=("conflict_deaths",),
+                          persons=("conflict_deaths",))
     return TABLE.conform(frame.sort_values(["year", "country"], kind="stable"))
 
 

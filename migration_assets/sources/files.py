@@ -83,12 +83,40 @@ def read_csv(path: Path, required: list[str], header_line: int = 1, data: bytes 
     return frame
 
 
+# No count of persons (a flow, a stock, a population, deaths) can exceed the world's population.
+WORLD_POPULATION = 8.2e9
+
+
+def refuse_impossible(numbers: pd.Series, cells: pd.Series, lines, path: Path, column: str,
+                      maximum: float | None = None) -> None:
+    """Raise naming the file line of the first value that is infinite (`inf`, `Infinity`) or, with
+    `maximum`, above it: such a value would land as a number and move every estimate.
+    `cells` are the values as the file shows them and `lines` their file lines, both by position."""
+    values = numbers.to_numpy(dtype=float)
+    infinite = np.isinf(values)
+    checks = [(infinite, "infinite")]
+    if maximum is not None:
+        checks.append((~infinite & (np.abs(values) > maximum), f"above {maximum:.3g} persons, the world's population"))
+    for bad, what in checks:
+        if bad.any():
+            positions = np.flatnonzero(bad)[:5]
+            shown = ", ".join(f"line {lines[p]}: {cells.iloc[p]!r}" for p in positions)
+            raise file_error(path, f"column `{column}` has {int(bad.sum())} value(s) {what} ({shown}); nothing was "
+                                   "written", "put the published figure (persons) or a missing-value marker in "
+                                              "that cell, or fetch the file again", row=int(lines[positions[0]]))
+
+
 def to_number(values: pd.Series, path: Path, column: str, first_data_line: int = 2,
-              markers: tuple[str, ...] = MISSING_MARKERS, thousands: str | None = None) -> pd.Series:
+              markers: tuple[str, ...] = MISSING_MARKERS, thousands: str | None = None,
+              maximum: float | None = None) -> pd.Series:
     """Numbers from text: the UN markers `..` and `-` (and blanks) become NaN; anything else that is
-    not a number raises with its line (line = first_data_line + position in the frame)."""
+    not a finite number (or is above `maximum`: WORLD_POPULATION for counts of persons) raises with
+    its line (line = first_data_line + position in the frame)."""
+    lines = first_data_line + np.arange(len(values))
     if pd.api.types.is_numeric_dtype(values):
-        return values.astype(float)
+        numbers = values.astype(float)
+        refuse_impossible(numbers, values, lines, path, column, maximum)
+        return numbers
     text = values.astype(str).str.strip()
     if thousands:
         text = text.str.replace(thousands, "", regex=False)
@@ -100,6 +128,7 @@ def to_number(values: pd.Series, path: Path, column: str, first_data_line: int =
         cells = ", ".join(f"line {first_data_line + p}: {values.iloc[p]!r}" for p in positions)
         raise file_error(path, f"column `{column}` has {int(bad.sum())} value(s) that are not numbers ({cells})",
                          "correct those cells or fetch the file again", row=first_data_line + int(positions[0]))
+    refuse_impossible(numbers, values, lines, path, column, maximum)
     return numbers.astype(float)
 
 

@@ -48,7 +48,7 @@ from openpyxl.utils.exceptions import InvalidFileException
 
 from ..countries import to_iso3
 from ..schemas import RAW, Coverage
-from .files import file_error, to_number
+from .files import WORLD_POPULATION, file_error, to_number
 from .raw import raw_asset
 
 TABLE = RAW["imfsc_flows"]
@@ -122,7 +122,8 @@ def _sheet(where: str, rows: list[tuple]) -> pd.DataFrame | None:
     first = head + 2  # worksheet row of the first data row
     body = pd.DataFrame(rows[head + 1:], dtype=object).reindex(columns=range(len(header)))
     body.index = pd.RangeIndex(first, first + len(body))
-    values = pd.DataFrame({y: to_number(body[j], where, str(y), first, MARKERS) for y, j in years.items()})
+    values = pd.DataFrame({y: to_number(body[j], where, str(y), first, MARKERS, maximum=WORLD_POPULATION)
+                           for y, j in years.items()})
     negative = values.lt(0).any(axis=1)
     if negative.any():
         line = negative.idxmax()

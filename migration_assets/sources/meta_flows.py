@@ -29,7 +29,7 @@ import pandas as pd
 
 from ..countries import to_iso3
 from ..schemas import RAW, Coverage
-from .files import file_error, read_csv, read_json, to_number
+from .files import WORLD_POPULATION, file_error, read_csv, read_json, to_number
 from .raw import raw_asset
 
 TABLE = RAW["meta_flows"]
@@ -88,7 +88,7 @@ def read_monthly(path: Path) -> pd.DataFrame:
     if (p := _first(~month.str.fullmatch(MONTH))) is not None:
         raise file_error(path, f"`migration_month` {raw['migration_month'].iloc[p]!r} is not a month YYYY-MM",
                          "correct the cell or download the file from HDX again", row=2 + p)
-    flow = to_number(raw["num_migrants"], path, "num_migrants", markers=())
+    flow = to_number(raw["num_migrants"], path, "num_migrants", markers=(), maximum=WORLD_POPULATION)
     if (p := _first(flow < 0)) is not None:
         raise file_error(path, f"`num_migrants` is negative ({flow.iloc[p]:g})",
                          "migrants are counted in persons: correct the cell or download the file from HDX again",

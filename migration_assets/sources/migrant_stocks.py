@@ -46,7 +46,7 @@ from pathlib import Path
 import dagster as dg
 import pandas as pd
 
-from ..schemas import RAW, Coverage
+from ..schemas import RAW, ContractError, Coverage
 from . import undesa
 from .raw import raw_asset
 from .undesa import RATIO_LOW, RATIO_LOW_MOSTLY, RATIO_MAX, stocks_vs_totals
@@ -126,32 +126,49 @@ def expectations() -> list:
 # before it lands, unless the withdrawal is stated (sources/raw.py)
 COVERAGE = Coverage(rows=423_192, codes=232, years=(1990, 1995, 2000, 2005, 2010, 2015, 2019, 2020))
 
-asset = raw_asset(TABLE, ['birth', 'residence'], expectations)
+def above_totals(stocks: pd.DataFrame, totals: pd.DataFrame) -> tuple[pd.DataFrame, str]:
+    """The destination-years whose bilateral stocks sum to more than RATIO_MAX times the UN's
+    foreign-born total, and what the command line prints about them (the worst, and the fix)."""
+    compared = stocks_vs_totals(stocks, totals).dropna(subset=["ratio"])
+    over = compared[compared["ratio"] > RATIO_MAX]
+    if over.empty:
+        return over, ""
+    top = over.loc[over["ratio"].idxmax()]
+    return over, (f"{len(over)} destination-year(s) hold more than {RATIO_MAX} times the UN's foreign-born total "
+                  f"(worst: {top['residence']} {int(top['year'])}, {top['ratio']:.3g} times). Fix: give "
+                  "raw/migrant_stocks and raw/migrant_stock_totals in the same unit (persons, not thousands) "
+                  "and from the same UN DESA revision")
+
+
+def disagreement(stocks: pd.DataFrame, source) -> str:
+    """Checked before the stocks land: they may not exceed the totals of the same release (totals that
+    cannot be read are reported by their own asset)."""
+    try:
+        totals = source.table("migrant_stock_totals")
+    except ContractError:
+        return ""
+    return above_totals(stocks, totals)[1]
+
+
+asset = raw_asset(TABLE, ['birth', 'residence'], expectations, disagreement)
 
 
 @dg.asset_check(asset=asset, name="matches_un_totals", blocking=True,
                 additional_ins={"totals": dg.AssetIn(key=dg.AssetKey(["raw", "migrant_stock_totals"]))},
                 description=f"Per destination and year, the bilateral stocks summed over countries of birth are at "
-                            f"most {RATIO_MAX} times the UN's foreign-born total (error), and at least {RATIO_LOW} "
-                            f"times it for {RATIO_LOW_MOSTLY:.0%} of destination-years (warning): unknown origins "
-                            f"are the only gap.")
+                            f"most {RATIO_MAX} times the UN's foreign-born total (error, checked before the stocks "
+                            f"land as well), and at least {RATIO_LOW} times it for {RATIO_LOW_MOSTLY:.0%} of "
+                            f"destination-years (warning): unknown origins are the only gap.")
 def matches_un_totals(migrant_stocks: pd.DataFrame, totals: pd.DataFrame) -> dg.AssetCheckResult:
     compared = stocks_vs_totals(migrant_stocks, totals).dropna(subset=["ratio"])
-    over = compared[compared["ratio"] > RATIO_MAX]
+    over, description = above_totals(migrant_stocks, totals)
     low_share = float((compared["ratio"] < RATIO_LOW).mean()) if len(compared) else 0.0
     passed = over.empty and low_share <= 1 - RATIO_LOW_MOSTLY
     worst = compared.reindex(compared["ratio"].sort_values().index)
-    description = None
-    if len(over):  # what the command line prints: the worst destination-year and the fix
-        top = over.loc[over["ratio"].idxmax()]
-        description = (f"{len(over)} destination-year(s) hold more than {RATIO_MAX} times the UN's foreign-born total "
-                       f"(worst: {top['residence']} {int(top['year'])}, {top['ratio']:.3g} times). Fix: give "
-                       "raw/migrant_stocks and raw/migrant_stock_totals in the same unit (persons, not thousands) "
-                       "and from the same UN DESA revision")
     return dg.AssetCheckResult(
         passed=passed,
         severity=dg.AssetCheckSeverity.ERROR if len(over) else dg.AssetCheckSeverity.WARN,
-        description=description,
+        description=description or None,
         metadata={
             "destination_years_compared": len(compared),
             "median_ratio": float(compared["ratio"].median()) if len(compared) else None,

@@ -44,7 +44,8 @@ FILES = [NATIONAL, wpp.TXT["net_migration"], wpp.LOCATIONS]
 
 
 def _paper_csv(path: Path) -> pd.DataFrame:
-    return wpp.read_long(path, {"Year": "year", "Country ISO": "country"}, {"Net Number of Migrants": "net_migration"})
+    return wpp.read_long(path, {"Year": "year", "Country ISO": "country"}, {"Net Number of Migrants": "net_migration"},
+                         persons=("net_migration",))
 
 
 def wpp_net_migration(root: Path) -> pd.DataFrame:

@@ -34,7 +34,7 @@ import pandas as pd
 
 from ..countries import to_iso3
 from ..schemas import RAW, Coverage
-from .files import file_error, read_csv, read_zip_member, require, to_number
+from .files import WORLD_POPULATION, file_error, read_csv, read_zip_member, require, to_number
 from .raw import raw_asset
 
 TABLE = RAW["observed_flows"]
@@ -105,7 +105,7 @@ def read_oecd(root: Path) -> pd.DataFrame:
                    keep_default_na=False, encoding="utf-8-sig")
     b11 = raw["VAR"].str.strip() == OECD_VARIABLE
     # positions stay those of the file (line = 2 + position); other variables are blanked, not read
-    value = to_number(raw["Value"].where(b11, ""), path, "Value", markers=("",))
+    value = to_number(raw["Value"].where(b11, ""), path, "Value", markers=("",), maximum=WORLD_POPULATION)
     _nonnegative(value, path, "Value", 2)
     year = to_number(raw["YEA"].where(b11, ""), path, "YEA", markers=("",))
     reported = b11 & value.notna()
@@ -129,7 +129,7 @@ def read_eurostat(root: Path) -> pd.DataFrame:
     """year, origin, destination, flow (persons), source of Eurostat immigration by previous residence."""
     path = require(Path(root) / EUROSTAT)
     raw = read_csv(path, required=["partner", "geo", "year", "value"], dtype=str, keep_default_na=False)
-    value = to_number(raw["value"], path, "value", markers=("", ":"))
+    value = to_number(raw["value"], path, "value", markers=("", ":"), maximum=WORLD_POPULATION)
     _nonnegative(value, path, "value", 2)
     year = to_number(raw["year"], path, "year", markers=())
     partner, geo = raw["partner"].str.strip(), raw["geo"].str.strip()

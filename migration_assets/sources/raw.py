@@ -116,7 +116,12 @@ def year_hashes(frame, years) -> dict[str, str]:
 
 
 def raw_asset(table: Table, codes: list[str], expectations: Callable[[], list],
-              absent_is_zero: bool = False) -> dg.AssetsDefinition:
+              absent_is_zero: bool = False,
+              disagreement: Callable[[pd.DataFrame, MigrationSource], str] | None = None) -> dg.AssetsDefinition:
+    """The raw asset of `table`. `disagreement(frame, source)` compares the release with another table
+    of the same source before anything is written: a non-empty answer (what disagrees, and the fix)
+    stops the asset with the warehouse unchanged. With `absent_is_zero`, what the release no longer
+    lists (countries, series, rows) is a revision to zero, not a withdrawal (see the module's doc)."""
     key = dg.AssetKey(["raw", table.name])
     yearly = table.name in YEARLY_RAW
     partitioning = dict(partitions_def=YEARS, backfill_policy=dg.BackfillPolicy.single_run()) if yearly else {}
@@ -163,6 +168,10 @@ def raw_asset(table: Table, codes: list[str], expectations: Callable[[], list],
             raise dg.Failure(
                 description=f"raw/{table.name} from {origin} failed {len(result.critical)} critical expectation(s); "
                             f"the warehouse table is unchanged.\n{result.markdown()}")
+        problem = disagreement(frame, source) if disagreement else ""
+        if problem:
+            raise dg.Failure(description=f"raw/{table.name} from {origin}: {problem}. The warehouse table is "
+                                         "unchanged.")
         before = landed_table(warehouse, table.name)
         lost = withdrawn(before, frame, table.key, codes) if before is not None else {}
         zeroed = {k: lost.pop(k) for k in ("countries", "series", "rows") if k in lost} if absent_is_zero else {}

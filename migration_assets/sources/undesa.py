@@ -67,7 +67,7 @@ import numpy as np
 import pandas as pd
 
 from ..countries import ISO3, to_iso3
-from .files import file_error, read_csv, read_json, require
+from .files import WORLD_POPULATION, file_error, read_csv, read_json, refuse_impossible, require
 
 #: UN cell markers meaning "not available / not reported separately" (and the blank cell).
 MARKERS = frozenset({"..", "-", "", "\u2014", "\u2013", "~", "NA", "nan", "NaN", "None", "\u2026", "..."})
@@ -139,7 +139,10 @@ def parse_cells(block: pd.DataFrame, path: Path, where: str = "") -> pd.DataFram
                                f"({int(negative.sum())} such cell(s)); migrant stocks and populations count persons",
                          "replace it by the published figure or a UN marker (`..`), or fetch the file again",
                          row=int(line))
-    return pd.DataFrame(numbers.to_numpy().reshape(block.shape), index=block.index, columns=block.columns)
+    out = pd.DataFrame(numbers.to_numpy().reshape(block.shape), index=block.index, columns=block.columns)
+    for column in out.columns:
+        refuse_impossible(out[column], block[column], block.index, path, f"{where}{column}", WORLD_POPULATION)
+    return out
 
 
 def whole_numbers(values: pd.Series, path: Path, column: str, where: str = "") -> pd.Series:
@@ -270,6 +273,12 @@ def parse_chord_json(path: Path) -> pd.DataFrame:
             raise file_error(path, f"matrix {year} holds the negative value {values[i, j]} (born in {names[i]!r}, "
                                    f"living in {names[j]!r}); stocks count persons",
                              "fetch the file again or correct that cell")
+        impossible = np.isinf(values) | (values > WORLD_POPULATION)
+        if impossible.any():
+            i, j = (int(x[0]) for x in np.nonzero(impossible))
+            raise file_error(path, f"matrix {year} holds {values[i, j]:g} persons (born in {names[i]!r}, living in "
+                                   f"{names[j]!r}, row {i}, column {j}), above the world's population; nothing was "
+                                   "written", "fetch the file again or put the published figure in that cell")
         block = values[np.ix_(keep, keep)]
         k = len(keep)
         frames.append(pd.DataFrame({"year": np.full(k * k, year, dtype=np.int64),

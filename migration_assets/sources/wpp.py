@@ -35,7 +35,7 @@ from pathlib import Path
 import pandas as pd
 
 from ..countries import to_iso3
-from .files import file_error, read_bytes, read_csv, require, to_number
+from .files import WORLD_POPULATION, file_error, read_bytes, read_csv, require, to_number
 
 FIRST_YEAR, LAST_YEAR = 1990, 2023  # LAST_YEAR: WPP 2024's last estimated year (`last.observed`)
 YEARS = list(range(FIRST_YEAR, LAST_YEAR + 1))
@@ -293,13 +293,14 @@ def indicators(root: Path, names: list[str], years: list[int] = YEARS) -> pd.Dat
 
 
 def read_long(path: Path, keys: dict[str, str], values: dict[str, str], *, nonnegative: tuple[str, ...] = (),
-              flags: tuple[str, ...] = (), allow_missing: tuple[str, ...] = ()) -> pd.DataFrame:
+              flags: tuple[str, ...] = (), allow_missing: tuple[str, ...] = (),
+              persons: tuple[str, ...] = ()) -> pd.DataFrame:
     """A long CSV with an unnamed leading pandas index column, `Year` possibly stored as float
     (`1990.0`) and ISO3 country columns. `keys`/`values` map file columns to output names; key
     columns named `year` become integers, the others ISO3 codes. Returns the renamed columns,
     indexed by file line. Raises on a missing column, a non-number, an empty cell (unless allowed),
-    a negative value in `nonnegative`, a value other than 0/1 in `flags`, a malformed country code
-    and a duplicated key."""
+    a negative value in `nonnegative`, a value other than 0/1 in `flags`, a count in `persons` larger
+    than the world's population, an infinite value, a malformed country code and a duplicated key."""
     frame = read_csv(require(path), required=[*keys, *values], keep_default_na=False, na_values=[""],
                      dtype={c: str for c, n in keys.items() if n != "year"})
     frame = _lines(frame.drop(columns=[c for c in frame.columns if re.match(r"^Unnamed: 0", str(c))]))
@@ -314,7 +315,7 @@ def read_long(path: Path, keys: dict[str, str], values: dict[str, str], *, nonne
             raise file_error(path, f"empty `{column}`", "every row needs an ISO3 code", row=line)
         out[name] = to_iso3(text.str.strip(), file=str(path), column=column, kind="iso3")
     for column, name in values.items():
-        numbers = to_number(frame[column], path, column)
+        numbers = to_number(frame[column], path, column, maximum=WORLD_POPULATION if name in persons else None)
         if name not in allow_missing and numbers.isna().any():
             line = _first(numbers.isna())
             raise file_error(path, f"empty `{column}`", "the file is truncated or altered: fetch it again", row=line)
