@@ -150,7 +150,7 @@ def disagreement(stocks: pd.DataFrame, source) -> str:
     return above_totals(stocks, totals)[1]
 
 
-asset = raw_asset(TABLE, ['birth', 'residence'], expectations, disagreement)
+asset = raw_asset(TABLE, ['birth', 'residence'], expectations, disagreement=disagreement)
 
 
 @dg.asset_check(asset=asset, name="matches_un_totals", blocking=True,

@@ -115,7 +115,7 @@ def year_hashes(frame, years) -> dict[str, str]:
     return {str(y): frame_digest(by_year.get(y, frame.iloc[:0]).reset_index(drop=True)) for y in years}
 
 
-def raw_asset(table: Table, codes: list[str], expectations: Callable[[], list],
+def raw_asset(table: Table, codes: list[str], expectations: Callable[[], list], *,
               absent_is_zero: bool = False,
               disagreement: Callable[[pd.DataFrame, MigrationSource], str] | None = None) -> dg.AssetsDefinition:
     """The raw asset of `table`. `disagreement(frame, source)` compares the release with another table
