@@ -39,12 +39,12 @@ def safe_divide(numerator, denominator) -> np.ndarray:
 
 def scale_rows(table: np.ndarray, row_totals) -> np.ndarray:
     """Each row scaled to its total; a row that sums to 0 stays 0 (its total is then not met)."""
-    return table * safe_divide(row_totals, total(table, 1))[:, None]
+    return table * safe_divide(row_totals, table.sum(axis=1))[:, None]
 
 
 def scale_columns(table: np.ndarray, column_totals) -> np.ndarray:
     """Each column scaled to its total; a column that sums to 0 stays 0 (its total is then not met)."""
-    return table * safe_divide(column_totals, total(table, 0))[None, :]
+    return table * safe_divide(column_totals, table.sum(axis=0))[None, :]
 
 
 def ipf2(seed: np.ndarray, row_totals, column_totals=None, tol: float = 1e-5, max_iterations: int = 500) -> Fit:
@@ -64,10 +64,10 @@ def ipf2(seed: np.ndarray, row_totals, column_totals=None, tol: float = 1e-5, ma
         deviation = 0.0
         if column_totals is not None:
             column_sums = table.sum(axis=0)
-            table = table * safe_divide(column_totals, column_sums)[None, :]
+            table *= safe_divide(column_totals, column_sums)[None, :]
             deviation = np.abs(np.asarray(column_totals, float) - column_sums).max()
         row_sums = table.sum(axis=1)
-        table = table * safe_divide(row_totals, row_sums)[:, None]
+        table *= safe_divide(row_totals, row_sums)[:, None]
         deviation = float(max(deviation, np.abs(row_totals - row_sums).max()))
         if deviation <= tol:
             break
