@@ -84,10 +84,6 @@ def assert_close(actual, expected, rtol: float = 1e-9) -> None:
     np.testing.assert_allclose(np.asarray(actual, dtype=float), expected, rtol=0, atol=rtol * scale)
 
 
-def cases(fun: str) -> list[str]:
-    return [name for name in SMALL if name == "missing" or json.loads((GOLDEN / "small" / name).read_text())["fun"] == fun]
-
-
 # ---------------------------------------------------------------------------------------------------------
 # Small cases: every golden file, both versions
 
@@ -187,11 +183,11 @@ def test_six_methods_driver_matches_migest(golden, name):
 
 def real_inputs(golden: Path, period: str) -> dict:
     folder = golden / "real" / period / "inputs"
-    demog = pd.read_csv(folder / "demog.csv", index_col="iso3")
+    demog = pd.read_csv(folder / "demog.csv", index_col="iso3", keep_default_na=False)
     countries = list(demog.index)
 
     def stocks(file: str) -> pd.DataFrame:
-        return pd.read_csv(folder / file).pivot(index="pob", columns="por", values="stock").loc[countries, countries]
+        return pd.read_csv(folder / file, keep_default_na=False).pivot(index="pob", columns="por", values="stock").loc[countries, countries]
 
     return {"stock_start": stocks("stock_start.csv"), "stock_end": stocks("stock_end.csv"), "demog": demog}
 

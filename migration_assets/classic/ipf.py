@@ -24,7 +24,7 @@ class Fit:
     deviation: float
 
 
-def total(values: np.ndarray, axis: int) -> np.ndarray:
+def sum_like_r(values: np.ndarray, axis: int) -> np.ndarray:
     """Sums along an axis accumulated in extended precision, as R's sum, rowSums and colSums do: migest's
     IPFs then hit the same floating-point values, and halves (x.5) round the same way."""
     return values.sum(axis=axis, dtype=np.longdouble).astype(float)
@@ -118,7 +118,7 @@ def ipf3(start: np.ndarray, end: np.ndarray, offset: np.ndarray | None = None, s
     leaving, arriving = start - stay, end - stay
     diagonal = np.arange(n)
     if version == "2.0.5" and stayers:
-        arriving = arriving * safe_divide(total(leaving, 0), total(arriving, 0))[None, :]
+        arriving = arriving * safe_divide(sum_like_r(leaving, 0), sum_like_r(arriving, 0))[None, :]
         mu = np.ones((n, n, births))
         mu[diagonal, diagonal, :] = 0.0
     else:
@@ -126,9 +126,9 @@ def ipf3(start: np.ndarray, end: np.ndarray, offset: np.ndarray | None = None, s
                              (n, n, births)).copy()
     for iteration in range(1, max_iterations + 1):
         before = mu.copy() if version == "2.0.5" else None
-        leaving_sums = total(mu, 1)
+        leaving_sums = sum_like_r(mu, 1)
         mu *= safe_divide(leaving, leaving_sums)[:, None, :]
-        arriving_sums = total(mu, 0)
+        arriving_sums = sum_like_r(mu, 0)
         mu *= safe_divide(arriving, arriving_sums)[None, :, :]
         if version == "2.0.5":
             deviation = float(np.abs(mu - before).max())

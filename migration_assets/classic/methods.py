@@ -27,7 +27,7 @@ from functools import partial
 import numpy as np
 import pandas as pd
 
-from migration_assets.classic.ipf import ipf2, ipf3, ipfp2, scale_columns, scale_rows, total
+from migration_assets.classic.ipf import ipf2, ipf3, ipfp2, scale_columns, scale_rows, sum_like_r
 
 VERSIONS = ("1.8.1", "2.0.5")
 MATCHES = ("rescale", "open-dr", "open")
@@ -264,7 +264,7 @@ class Account:
     @property
     def flows(self) -> np.ndarray:
         """Origin × destination flows, summed over birthplaces, zero diagonal (5.8)."""
-        flows = total(self.by_birthplace, 2)
+        flows = sum_like_r(self.by_birthplace, 2)
         np.fill_diagonal(flows, 0.0)
         return flows
 
@@ -337,7 +337,7 @@ def demographic_accounting(stock_start, stock_end, births, deaths, stayers: bool
     return _flow_table(result.flows, countries)
 
 
-def pseudo_bayesian(minimisation, independence, weight: float = PSEUDO_BAYES_WEIGHT) -> pd.DataFrame:
+def pseudo_bayesian(minimisation, independence, weight: float = PSEUDO_BAYES_WEIGHT):
     """`weight · minimisation + (1 − weight) · independence`, rounded (Azose & Raftery 2019; `da_pb_closed`).
     Abel & Cohen pass the rounded minimisation table and the unrounded independence table."""
     return np.round(weight * minimisation + (1 - weight) * independence)
@@ -380,11 +380,11 @@ def abel_cohen_2019(stock_start, stock_end, population_start, population_end, bi
     born, died = _vector(births, countries, "births"), _vector(deaths, countries, "deaths")
     net = _vector(net_migration, countries, "net_migration", non_negative=False)
 
-    total = np.abs(rescale_net(net, pick_residual=pick_residual)).sum()
+    total_flows = np.abs(rescale_net(net, pick_residual=pick_residual)).sum()
     flows = {
         "sd_drop_neg": stock_differencing(start, end, "drop").to_numpy(),
         "sd_rev_neg": stock_differencing(start, end, "return").to_numpy(),
-        "mig_rate": np.round(migration_rates(start, total).to_numpy()),
+        "mig_rate": np.round(migration_rates(start, total_flows).to_numpy()),
     }
 
     def flows_of(stayers: bool, match: str) -> np.ndarray:
