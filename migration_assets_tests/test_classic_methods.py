@@ -304,6 +304,13 @@ def test_country_with_zero_population_is_refused():
         demographic_accounting(empty, inputs["stock_end"], inputs["births"], inputs["deaths"])
 
 
+def test_offset_of_the_wrong_shape_is_refused():
+    inputs = four_countries()
+    with pytest.raises(ValueError, match=r"offset: shape \(3, 3\).*\(4×4\)"):
+        demographic_accounting(inputs["stock_start"] + np.diag([900, 600, 700, 200]), inputs["stock_end"] + np.diag(
+            [950, 580, 720, 210]), inputs["births"], inputs["deaths"], offset=np.ones((3, 3)))
+
+
 def test_net_migration_of_one_sign_is_refused():
     with pytest.raises(ValueError, match="positive everywhere or negative everywhere.*check its signs"):
         rescale_net([5, 0, 12])

@@ -323,7 +323,8 @@ def demographic_accounting(stock_start, stock_end, births, deaths, stayers: bool
     """Unrounded flows by demographic accounting (migest `ffs_demo`) from full stock tables.
 
     `stock_start`, `stock_end`: persons by birthplace (rows) and residence (columns) with the native-born on the
-    diagonal; `births`, `deaths`: per residence over the period. Abel & Cohen's `da_min_open` is
+    diagonal; `births`, `deaths`: per residence over the period; `offset`: prior weights of the flows (spec
+    §5.7), an array in stock_start's country order. Abel & Cohen's `da_min_open` is
     `stayers=True, match="open-dr"`, `da_min_closed` is `stayers=True, match="rescale"`, and the independence
     table inside `da_pb_closed` is `stayers=False, match="rescale"`.
     """
@@ -332,8 +333,13 @@ def demographic_accounting(stock_start, stock_end, births, deaths, stayers: bool
     _populated(countries, end, "stock_end")
     born = _vector(births, countries, "births")
     died = _vector(deaths, countries, "deaths")
-    result = account(start, end, born, died, stayers, match, None if offset is None else np.asarray(offset, float),
-                     version, pick_residual)
+    if offset is not None:
+        offset = np.asarray(offset, dtype=float)
+        n = len(countries)
+        if offset.shape not in ((n, n), (n, n, n)) or not (offset >= 0).all():
+            raise ValueError(f"offset: shape {offset.shape} or negative values; give non-negative origin × "
+                             f"destination ({n}×{n}) or origin × destination × birthplace weights in stock_start's order")
+    result = account(start, end, born, died, stayers, match, offset, version, pick_residual)
     return _flow_table(result.flows, countries)
 
 
