@@ -331,3 +331,78 @@ def test_mismatched_country_sets_are_refused():
         abel_cohen_2019(**dict(inputs, births=inputs["births"].drop("D")))
     with pytest.raises(ValueError, match=r"stock_start: the birthplace rows and residence columns are not the same"):
         stock_differencing(inputs["stock_start"].drop(columns="D"), inputs["stock_end"])
+
+
+# ---------------------------------------------------------------------------------------------------------
+# On the platform's panel (classic/panel.py)
+
+def _panel(populations: dict[str, float], stocks: dict[int, dict[tuple[str, str], float]], years=range(1990, 1996),
+           growth: float = 0.01):
+    """panel.stocks_january and panel.country_year of a few countries: births 10 and deaths 1 % a year; the
+    population grows by `growth` of its 1990 size a year in the first country, and then alternately shrinks."""
+    january = pd.DataFrame([(y, b, r, s) for y, cells in stocks.items() for (b, r), s in cells.items()],
+                           columns=["year", "birth", "residence", "stock"])
+    country_year = pd.DataFrame([(y, c, p * (1 + (-1) ** k * growth * (y - 1990)), 10.0, 0.01) for y in years
+                                 for k, (c, p) in enumerate(populations.items())],
+                                columns=["year", "country", "population", "births", "death_rate"])
+    return january, country_year
+
+
+def test_periods_are_stock_points_five_years_apart_that_the_demography_covers():
+    from migration_assets.classic.panel import periods
+
+    stock_points = [1990, 1995, 2000, 2005, 2010, 2015, 2019, 2020, 2024]
+    assert periods(stock_points, range(1990, 2024)) == [(y, y + 5) for y in range(1990, 2020, 5)]
+    assert periods(stock_points, range(1990, 2020)) == [(y, y + 5) for y in range(1990, 2015, 5)]
+    assert periods([1990, 1994, 2000], range(1990, 2024)) == []
+
+
+def test_panel_inputs_are_whole_persons_with_net_migration_the_demographys_residual():
+    from migration_assets.classic.panel import period_inputs
+
+    january, country_year = _panel(
+        {"AAA": 1000.0, "BBB": 500.0, "DDD": 300.0, "CCC": 40.0},
+        {1990: {("AAA", "BBB"): 20.4, ("BBB", "AAA"): 10.0, ("AAA", "CCC"): 50.0, ("AAA", "DDD"): 5.0},
+         1995: {("AAA", "BBB"): 30.0, ("BBB", "AAA"): 12.0, ("AAA", "CCC"): 45.0, ("BBB", "CCC"): 2.0}})
+    inputs, left_out, raised = period_inputs(january, country_year, 1990, 1995)
+    assert left_out == ["DDD"]  # no foreign-born recorded in DDD in 1995
+    assert list(inputs["stock_start"].index) == list(inputs["stock_start"].columns) == ["AAA", "BBB", "CCC"]
+    assert inputs["stock_start"].loc["AAA", "BBB"] == 20  # rounded to whole persons
+    # CCC: 40 residents in 1990 but 50 foreign-born there: raised to 50 (native-born 0); 1995: 42 < 47
+    assert raised == ["CCC 1990", "CCC 1995"]
+    assert inputs["population_start"]["CCC"] == 50 and inputs["population_end"]["CCC"] == 47
+    assert inputs["births"]["AAA"] == 50  # five calendar years, 1990-1994
+    assert inputs["deaths"]["AAA"] == round(sum(1000 * (1 + 0.01 * k) * 0.01 for k in range(5)))
+    residual = inputs["population_end"] - inputs["population_start"] - inputs["births"] + inputs["deaths"]
+    pd.testing.assert_series_equal(inputs["net_migration"], residual)
+
+
+def test_classic_flows_of_a_panel_hold_every_method_and_period():
+    from migration_assets.classic.panel import COLUMNS, classic_flows
+
+    rng = np.random.default_rng(0)
+    countries = ["AAA", "BBB", "CCC", "DDD", "EEE"]
+    stocks = {y: {(b, r): float(rng.integers(100, 5000)) for b in countries for r in countries if b != r}
+              for y in (1990, 1995, 2000)}
+    january, country_year = _panel({c: 1e6 * (k + 1) for k, c in enumerate(countries)}, stocks, range(1990, 2001),
+                                   growth=0.03)
+    frame, facts = classic_flows(january, country_year)
+    assert list(frame.columns) == COLUMNS
+    assert facts["periods"] == ["1990-1995", "1995-2000"] and facts["countries"] == 5
+    assert frame.groupby("year_start")["method"].nunique().eq(len(METHODS)).all()
+    assert (frame["flow"] != 0).all() and (frame["year_end"] == frame["year_start"] + 5).all()
+    # the same as the driver on the same tables
+    start = january[january["year"] == 1995].pivot(index="birth", columns="residence", values="stock").fillna(0)
+    end = january[january["year"] == 2000].pivot(index="birth", columns="residence", values="stock").fillna(0)
+    sd = stock_differencing(start, end, "return").stack()
+    ours = frame.query("year_start == 1995 and method == 'sd_rev_neg'").set_index(["origin", "destination"])["flow"]
+    assert ours.sum() == sd.sum() and (ours == sd.reindex(ours.index).to_numpy()).all()
+
+
+def test_a_panel_without_two_stock_points_five_years_apart_is_refused():
+    from migration_assets.classic.panel import classic_flows
+
+    january, country_year = _panel({"AAA": 1000.0, "BBB": 500.0},
+                                   {1990: {("AAA", "BBB"): 20.0}, 1993: {("AAA", "BBB"): 30.0}})
+    with pytest.raises(ValueError, match=r"stock points are \[1990, 1993\]"):
+        classic_flows(january, country_year)
