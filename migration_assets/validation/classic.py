@@ -11,7 +11,7 @@
 import dagster as dg
 import pandas as pd
 
-from ..automation import AFTER_MEMBERS, WHOLE_HISTORY
+from ..automation import AFTER_ESTIMATES, WHOLE_HISTORY
 from .. import metadata
 from ..classic.methods import VERSIONS
 from ..classic.panel import classic_flows as flows_by_period
@@ -101,7 +101,7 @@ def classic_score_table(classic: pd.DataFrame, heldout: pd.DataFrame, flows: pd.
     code_version=VALIDATION_CODE_VERSION,
     description=VALIDATION["classic_scores"].description,
     metadata=_table_metadata("classic_scores"),
-    automation_condition=AFTER_MEMBERS,
+    automation_condition=AFTER_ESTIMATES,
     pool="duckdb",
 )
 def classic_scores(source: MigrationSource, classic_flows: pd.DataFrame, heldout_flows: pd.DataFrame,
