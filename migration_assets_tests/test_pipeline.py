@@ -417,6 +417,8 @@ def test_the_classic_methods_run_on_the_panel_and_are_scored_beside_ours(run):
                     if e.asset_key.path[-1] == "classic_scores").metadata["cells"].value
     assert compared["five_year_net_migration_wpp"] == 6 * 2  # too few to score (20): a bigger world scores them
     assert compared["five_year_true_flows"] == 6 * 5 * 2
-    # the classic methods see the stocks: their flows follow the truth
-    r = pooled[pooled["metric"] == "spearman"].set_index("method")["value"]
-    assert r["classic_da_pb_closed"] > 0.3
+    # measured on this world (2 members, 15 epochs): ours r 0.96, the pseudo-Bayesian combination 0.94, the other
+    # five classic methods 0.51-0.71; on the default world (3 members, 40 epochs) 0.97 against 0.86 and below
+    r = pooled[pooled["metric"] == "pearson"].set_index("method")["value"]
+    assert r["classic_da_pb_closed"] > 0.5
+    assert r["ours_ensemble"] > r.drop(["ours_ensemble", "classic_da_pb_closed"]).max() + 0.1
