@@ -9,6 +9,9 @@ the warehouse of a finished run, then prints, against the truth:
 - out-of-fold corridors (observed corridors, each predicted only by the member that held its fold
   out): the same correlations;
 - the naive stock-differencing baseline on the same cells;
+- the true flows summed over each five-year period between stock points, against ours and Abel &
+  Cohen's six classic methods computed in the pipeline on the same inputs (validation.classic_scores),
+  on all corridors and on those no source reports;
 - wall time and peak memory of the run.
 
     python benchmarks/synthetic_recovery.py [--epochs N] [--warehouse data/warehouse.duckdb --models data/models]
@@ -59,6 +62,21 @@ def out_of_fold(tables: dict[str, pd.DataFrame], models: str) -> pd.DataFrame:
     return cells.rename(columns={"predicted": "mean"})[["year", "origin", "destination", "mean"]]
 
 
+def print_classic(scores: pd.DataFrame, classic: pd.DataFrame) -> None:
+    """Ours against Abel & Cohen's six methods computed on the same inputs (validation.classic_scores), on the
+    true flows summed over each five-year period: all corridors, and those no source reports."""
+    true = scores[(scores["comparison"] == "five_year_true_flows")
+                  & scores["stratum_kind"].isin(["pooled", "corridors"])]
+    wide = true.pivot_table(index=["stratum", "method"], columns="metric", values="value")
+    cells = true.groupby(["stratum", "method"])["cells"].first()
+    periods = sorted(set(classic["year_start"].astype(str) + "-" + classic["year_end"].astype(str)))
+    print(f"\nfive-year true flows ({', '.join(periods)}), ours beside the classic methods on the same inputs:")
+    print(f"{'corridors':16s}{'method':24s}{'r':>7s}{'r log1p':>9s}{'spearman':>9s}{'med rel err':>12s}{'cells':>7s}")
+    for (stratum, method), row in wide.iterrows():
+        print(f"{stratum:16s}{method:24s}{row['pearson']:7.3f}{row['pearson_log1p']:9.3f}{row['spearman']:9.3f}"
+              f"{row['median_relative_error']:12.3f}{int(cells[(stratum, method)]):7d}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--warehouse", help="score this finished run instead of running the job")
@@ -97,6 +115,8 @@ def main() -> None:
         cover = f"{m['coverage_p05_p95']:.3f}" if "coverage_p05_p95" in m else "-"
         print(f"{name:42s} {m['pearson_r']:7.3f} {m['pearson_r_log1p']:8.3f} {m['median_relative_error']:12.3f} "
               f"{cover:>14s} {int(m['cells']):8d}")
+    if "validation.classic_scores" in tables:
+        print_classic(tables["validation.classic_scores"], tables["validation.classic_flows"])
     flows = tables["estimates.flows"].groupby("year")["mean"].sum()
     true_total = truth.groupby("year")["flow"].sum()
     print(f"\nglobal movers per year, estimate / truth: {flows.mean():,.0f} / {true_total.mean():,.0f}")

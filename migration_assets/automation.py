@@ -73,9 +73,11 @@ AFTER_MEMBERS = (_READY & INPUTS_EXIST & AC.any_deps_match(~AC.missing()).allow(
 ESTIMATE_YEARS = (_READY & ~AC.any_deps_missing().ignore(MEMBERS)).with_label(
     "estimate years: when members, calibration or panel change")
 
-# Exports: the whole of every estimate table, rewritten after the estimates change (the empty future
-# year partitions of the estimates are not waited for).
-AFTER_ESTIMATES = _READY.with_label("after the estimates change")
+# Exports and the scores beside the classic methods: the whole of every estimate table, read again after the
+# estimates change (the empty future year partitions of the estimates are not waited for), once estimates exist:
+# an input computed before the members (validation/classic_flows, from the panel) does not trigger them alone.
+AFTER_ESTIMATES = (_READY & AC.any_deps_match(~AC.missing()).allow(dg.AssetSelection.groups("estimates"))
+                   ).with_label("after the estimates change")
 
 
 # ---------------------------------------------------------------------------------------------

@@ -18,6 +18,7 @@ from .sensors import SCHEDULES, SENSORS
 from .sources import RAW_ASSETS, RAW_CHECKS
 from .synthetic.assets import TRUTH_ASSETS
 from .validation.assets import ANCHOR_ASSETS, VALIDATION_ASSETS
+from .validation.classic import CLASSIC_ASSETS
 from .validation.reference import REFERENCE_ASSETS
 
 OWNERS = ["team:migration-estimates"]
@@ -33,7 +34,7 @@ def assets_for(source) -> list:
     extra = [*(TRUTH_ASSETS if source.has_truth else []),
              *(REFERENCE_ASSETS + ANCHOR_ASSETS if source.has_reference else [])]
     return dg.map_asset_specs(_owned, [*RAW_ASSETS, *PANEL_ASSETS, *MODEL_ASSETS, *extra, *VALIDATION_ASSETS,
-                                       *EXPORT_ASSETS])
+                                       *CLASSIC_ASSETS, *EXPORT_ASSETS])
 
 
 def build_defs(resources: dict | None = None) -> dg.Definitions:

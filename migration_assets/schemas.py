@@ -440,10 +440,14 @@ ESTIMATES: dict[str, Table] = {
 _LEVELS = ("p05", "p25", "p50", "p75", "p95")
 _SCORE_COLUMNS = (
     _c("comparison", "VARCHAR", "what is compared: annual_heldout_flows, five_year_flows, net_migration_wpp, "
-                                "net_migration_national, five_year_net_migration_wpp or stock_change"),
+                                "net_migration_national, five_year_net_migration_wpp, stock_change or (synthetic "
+                                "world) five_year_true_flows"),
     _c("method", "VARCHAR", "the estimate scored: ours_heldout (members that never saw the corridor), "
-                            "ours_ensemble (all members), gaskin_abel, or an Abel & Cohen method"),
-    _c("stratum_kind", "VARCHAR", "pooled, fold, source, origin_region or period"),
+                            "ours_ensemble (all members), gaskin_abel, an Abel & Cohen method as published "
+                            "(sd_drop_neg, ...) or computed in the pipeline on our inputs (classic_sd_drop_neg, ..., "
+                            "validation.classic_flows)"),
+    _c("stratum_kind", "VARCHAR", "pooled, fold, source, origin_region, period or corridors (observed: some "
+                                  "source reports the corridor in some year; never_observed: none does)"),
     _c("stratum", "VARCHAR", "the stratum's value ('all' when pooled)"),
     _c("metric", "VARCHAR", "pearson, pearson_log1p, pearson_proportion, pearson_rate, spearman or "
                             "median_relative_error (validation/metrics.py)"),
@@ -507,6 +511,28 @@ VALIDATION: dict[str, Table] = {
         Table("flow_scores", "Accuracy of the held-out flow estimates against the observed flows.",
               _SCORE_COLUMNS, ("comparison", "method", "stratum_kind", "stratum", "metric")),
         Table("anchor_scores", "Ours against the anchors (Gaskin & Abel, Abel & Cohen) on the same cells.",
+              _SCORE_COLUMNS, ("comparison", "method", "stratum_kind", "stratum", "metric")),
+        Table(
+            "classic_flows",
+            "Five-year flows of Abel & Cohen's (2019) six classic methods computed in the pipeline on the panel's "
+            "own inputs (migration_assets.classic, a port of migest 1.8.1): UN stocks moved to 1 January with "
+            "native-born = population - foreign-born, WPP births and deaths summed over the period, and net "
+            "migration as the demography's residual. One row per period, method and corridor with a non-zero flow.",
+            (
+                _c("year_start", "INTEGER", "the period starts on 1 January of this year (a stock point)"),
+                _c("year_end", "INTEGER", "and ends on 1 January of this year (the next stock point, year_start + 5)"),
+                _c("origin", "VARCHAR", "ISO3 country of residence on 1 January of year_start"),
+                _c("destination", "VARCHAR", "ISO3 country of residence on 1 January of year_end"),
+                _c("method", "VARCHAR", "sd_drop_neg, sd_rev_neg, mig_rate, da_min_open, da_min_closed or "
+                                        "da_pb_closed (classic-methods.md)"),
+                _c("flow", "DOUBLE", "persons who moved from origin to destination over the five years (migrant "
+                                     "transitions: where people lived five years apart), whole persons"),
+            ),
+            ("year_start", "method", "origin", "destination"),
+        ),
+        Table("classic_scores", "Ours against the classic methods computed in the pipeline on the same inputs "
+                                "(validation.classic_flows), on the same five-year cells: held-out reported flows, "
+                                "WPP net migration and, on the synthetic world, the true flows.",
               _SCORE_COLUMNS, ("comparison", "method", "stratum_kind", "stratum", "metric")),
     ]
 }

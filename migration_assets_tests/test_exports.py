@@ -34,9 +34,10 @@ def exported(tmp_path_factory):
         result = runner.export(resources, instance)
     with duckdb.connect(db, read_only=True) as con:
         tables = {t: con.sql(f"select * from estimates.{t} order by all").df() for t in files.TABLES}
+        classic = con.sql(f"select * from validation.{files.CLASSIC} order by all").df()
     metadata = {m.asset_key.path[-1]: m.metadata for m in
                 (e.materialization for e in result.get_asset_materialization_events())}
-    return SimpleNamespace(folder=tmp / "exports", tables=tables, metadata=metadata)
+    return SimpleNamespace(folder=tmp / "exports", tables=tables, classic=classic, metadata=metadata)
 
 
 def _same(got: pd.DataFrame, want: pd.DataFrame) -> None:
@@ -97,7 +98,23 @@ def test_the_assets_say_where_the_files_are(exported):
         metadata = exported.metadata[fmt]
         assert metadata["folder"].value == str(exported.folder / fmt)
         assert metadata["files"].value >= 4
-    assert exported.metadata["csv"]["rows_per_table"].value == {t: len(f) for t, f in exported.tables.items()}
+    assert exported.metadata["csv"]["rows_per_table"].value == {**{t: len(f) for t, f in exported.tables.items()},
+                                                                 files.CLASSIC: len(exported.classic)}
+
+
+def test_the_classic_methods_flows_are_exported_beside_the_estimates(exported):
+    """Issue 30: validation.classic_flows as Parquet (partitioned by period start) and CSV, same numbers."""
+    want = exported.classic
+    assert len(want) > 0
+    with duckdb.connect() as con:
+        parquet = con.sql(f"select * from read_parquet('{exported.folder}/parquet/{files.CLASSIC}/*/*.parquet', "
+                          "hive_partitioning = true)").df()
+        csv = con.sql(f"select * from read_csv('{exported.folder}/csv/{files.CLASSIC}.csv.gz')").df()
+    for got in (parquet, csv):
+        got = got[list(want.columns)].astype(want.dtypes.to_dict()).sort_values(list(want.columns[:-1]))
+        pd.testing.assert_frame_equal(got.reset_index(drop=True), want, check_exact=True)
+    periods = sorted(p.name for p in (exported.folder / "parquet" / files.CLASSIC).iterdir())
+    assert periods == ["year_start=1990", "year_start=1995"]
 
 
 def test_a_failed_export_leaves_the_previous_files_as_they_were(tmp_path):
@@ -143,8 +160,9 @@ def test_the_report_page_holds_every_section_with_the_warehouse_numbers(exported
     page = Page()
     page.feed(path.read_text(encoding="utf-8"))
     assert page.headings == ["Held-out accuracy by source", "Coverage of the intervals", "Global movers per year",
-                             "Net migration", "The 20 largest corridors", "What the recent years rest on",
-                             "Data sources"]  # no revisions: a first run
+                             "Net migration", "The classic methods on the same inputs", "The 20 largest corridors",
+                             "What the recent years rest on", "Data sources"]  # no revisions: a first run
+    assert {"ours_ensemble", "classic_da_pb_closed", "classic_sd_drop_neg"} <= set(page.cells)  # on the true flows
     assert len(page.images) >= 5 and all(src.startswith("data:image/png;base64,") for src in page.images)
     flows = exported.tables["flows"]
     ours = flows.groupby("year")["mean"].sum() / 1e6

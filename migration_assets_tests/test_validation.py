@@ -144,19 +144,27 @@ def test_anchor_scores_put_every_method_on_the_same_cells():
     targets = pd.DataFrame([(1990, 1995, b, r, wide[(1995, b, r)] - wide[(1990, b, r)], 1.0)
                             for b in countries for r in countries if b != r],
                            columns=["year_start", "year_end", "birth", "residence", "stock_change", "weight"])
+    # the classic methods computed in the pipeline: also for 2000-2005, a period Abel & Cohen did not publish
+    classic = pd.DataFrame([(p, p + 5, o, d, m, 10.0 * p + len(o + m)) for p in (1990, 1995, 2000)
+                            for m in anchors.AC_METHODS for o, d in pairs],
+                           columns=["year_start", "year_end", "origin", "destination", "method", "flow"])
     scores, parts = anchor_scores(heldout, flows, net, stocks, paper, net.assign(std=1.0), ac, demography,
-                                  national, targets, demography[["year", "country", "population"]])
+                                  national, targets, demography[["year", "country", "population"]], classic)
     pooled = scores[scores["stratum_kind"] == "pooled"].set_index(["comparison", "method", "metric"])["value"]
     assert pooled[("annual_heldout_flows", "ours_heldout", "pearson")] == pytest.approx(1)
     assert pooled[("annual_heldout_flows", "ours_ensemble", "pearson_proportion")] == pytest.approx(1)
     assert pooled[("annual_heldout_flows", "gaskin_abel", "pearson_log1p")] < 0.99
     assert pooled[("net_migration_national", "ours_ensemble", "pearson")] == pytest.approx(1)
     assert pooled[("stock_change", "ours_ensemble", "pearson")] == pytest.approx(1)
-    # five-year cells: 20 corridors x 2 complete periods, all six Abel & Cohen methods on them
+    # five-year cells: 20 corridors x 2 complete periods, all six Abel & Cohen methods on them, as published
+    # and as computed in the pipeline, over the published periods only
     assert len(parts["five_year_flows"]) == 40
     five = scores[scores["comparison"] == "five_year_flows"]
-    assert set(five["method"]) == {"ours_heldout", "gaskin_abel", *anchors.AC_METHODS}
+    assert set(five["method"]) == {"ours_heldout", "gaskin_abel", *anchors.AC_METHODS, *anchors.CLASSIC_METHODS}
     assert set(five.loc[five["stratum_kind"] == "period", "stratum"]) == {"1990-1995", "1995-2000"}
+    assert five.groupby("method")["cells"].max().nunique() == 1
+    assert (parts["five_year_flows"]["classic_da_pb_closed"] > 19_000).all()
+    assert set(anchors.CLASSIC_METHODS) <= set(parts["five_year_net_migration_wpp"].columns)
     # signed comparisons carry only the correlations that mean something for them
     assert set(scores.loc[scores["comparison"] == "net_migration_wpp", "metric"]) == {"pearson", "spearman"}
     regions = set(scores.loc[scores["stratum_kind"] == "origin_region", "stratum"])
@@ -173,3 +181,26 @@ def test_stock_changes_by_size_sums_ours_over_the_uns_changes_in_each_class():
     assert table.loc[">= 100,000", "ours_over_un"] == pytest.approx(300_000 / 400_000)
     assert table.loc["10,000-100,000", "ours_over_un"] == pytest.approx(0.25)
     assert table.loc["<= -30,000", "ours_over_un"] == pytest.approx(0.25)
+
+
+def test_true_five_year_flows_cover_every_corridor_beside_ours_and_the_classic_methods():
+    countries = ["AAA", "BBB", "CCC"]
+    truth = pd.DataFrame([(y, "AAA", "BBB", 10.0) for y in range(1990, 2000)] + [(1990, "BBB", "CCC", 7.0)],
+                         columns=["year", "origin", "destination", "flow"])
+    truth = pd.concat([truth, pd.DataFrame({"year": 1999, "origin": "CCC", "destination": countries[:2],
+                                            "flow": 0.0})])
+    ours = truth.rename(columns={"flow": "mean"}).assign(mean=lambda f: f["mean"] * 2)
+    classic = pd.DataFrame({"year_start": [1990, 1995], "year_end": [1995, 2000], "origin": "AAA",
+                            "destination": "BBB", "method": "da_pb_closed", "flow": [40.0, 45.0]})
+    observed = pd.DataFrame({"origin": ["AAA"], "destination": ["BBB"]})
+    cells = anchors.five_year_true_flows(truth, ours, anchors.classic_baselines(classic), anchors.CLASSIC_METHODS,
+                                         observed)
+    assert len(cells) == 2 * 6  # both periods, every ordered pair of distinct countries
+    cell = cells.set_index(["period", "origin", "destination"])
+    assert cell.loc[("1990-1995", "AAA", "BBB"), "reported"] == 50
+    assert cell.loc[("1990-1995", "AAA", "BBB"), "ours_ensemble"] == 100
+    assert cell.loc[("1995-2000", "AAA", "BBB"), "classic_da_pb_closed"] == 45
+    assert cell.loc[("1990-1995", "BBB", "CCC"), "reported"] == 7
+    assert cell.loc[("1990-1995", "CCC", "AAA"), ["reported", "ours_ensemble", "classic_mig_rate"]].eq(0).all()
+    assert cell.loc[("1990-1995", "AAA", "BBB"), "corridors"] == "observed"
+    assert (cells["corridors"] == "never_observed").sum() == 2 * 5

@@ -21,6 +21,7 @@ from ..ensemble.checks import KEYS
 from . import files, report
 
 ESTIMATE_KEYS = list(KEYS.values())
+CLASSIC_FLOWS, CLASSIC_SCORES = (dg.AssetKey(["validation", n]) for n in ["classic_flows", "classic_scores"])
 
 
 class ExportConfig(dg.Config):
@@ -57,7 +58,9 @@ def provenance(instance: dg.DagsterInstance) -> dict[str, str]:
 def _export(fmt: str, kind: str, description: str):
     key = dg.AssetKey(["exports", fmt])
 
-    @dg.asset(key=key, group_name="exports", deps=ESTIMATE_KEYS, kinds={"duckdb", kind}, pool="duckdb",
+    tables = [*ESTIMATE_KEYS, *([CLASSIC_FLOWS] if fmt != "netcdf" else [])]
+
+    @dg.asset(key=key, group_name="exports", deps=tables, kinds={"duckdb", kind}, pool="duckdb",
               description=description, automation_condition=AFTER_ESTIMATES, code_version="1")
     def _asset(context: dg.AssetExecutionContext, config: ExportConfig, warehouse: DuckDBResource):
         folder = export_folder(config, warehouse) / fmt
@@ -81,8 +84,10 @@ def _export(fmt: str, kind: str, description: str):
 
 
 parquet = _export("parquet", "parquet", "Every estimate table as a Parquet dataset partitioned by year "
-                  "(<table>/year=YYYY/*.parquet), for DuckDB, pandas/pyarrow, R arrow and Spark.")
-csv = _export("csv", "csv", "Every estimate table as one gzip-compressed CSV with a header (<table>.csv.gz).")
+                  "(<table>/year=YYYY/*.parquet), for DuckDB, pandas/pyarrow, R arrow and Spark, and the classic "
+                  "methods' five-year flows (classic_flows/year_start=YYYY/*.parquet).")
+csv = _export("csv", "csv", "Every estimate table as one gzip-compressed CSV with a header (<table>.csv.gz), "
+              "and the classic methods' five-year flows (classic_flows.csv.gz).")
 netcdf = _export("netcdf", "netcdf", "flows.nc, stocks.nc, net_migration.nc (dense: year × country × country) and "
                  "flows_by_birth.nc (year × edge), with mean, std, p05, p50, p95 in persons and provenance "
                  "attributes, laid out like the paper's release.")
@@ -114,7 +119,8 @@ def sources_table(instance: dg.DagsterInstance, con) -> pd.DataFrame:
 
 
 @dg.asset(key=["exports", "report"], group_name="exports", deps=[*ESTIMATE_KEYS, dg.AssetKey(["validation", "coverage"]),
-                                                                dg.AssetKey(["validation", "flow_scores"])],
+                                                                dg.AssetKey(["validation", "flow_scores"]),
+                                                                CLASSIC_SCORES],
           kinds={"duckdb", "html"}, pool="duckdb", automation_condition=AFTER_ESTIMATES, code_version="1",
           description="One self-contained HTML page (metadata `path`; the same report opens in the UI from metadata "
                       "`report`): held-out accuracy per source beside the paper's, interval coverage, global movers "

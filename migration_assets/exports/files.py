@@ -3,6 +3,8 @@
 - Parquet, one dataset per table partitioned by year (`<table>/year=1990/data_0.parquet`, zstd),
   written by DuckDB's COPY: readable by DuckDB, pandas/pyarrow, R's arrow and Spark;
 - CSV, one gzip-compressed file per table (`<table>.csv.gz`), with a header row;
+- beside them in both formats, `classic_flows`: the classic methods' five-year flows on the same inputs
+  (validation.classic_flows, Parquet partitioned by `year_start`);
 - NetCDF-4 (HDF5, zlib), laid out like the paper's release: `flows.nc` (year × origin ×
   destination), `stocks.nc` (year × birth × residence), `net_migration.nc` (year × country), each
   with the variables mean, std, p05, p50, p95 and CF attributes (units, long_name) and the
@@ -30,6 +32,9 @@ import numpy as np
 import pandas as pd
 
 TABLES = ("flows", "flows_by_birth", "stocks", "net_migration")
+# Written beside the estimate tables in Parquet (partitioned by year_start) and CSV: the five-year flows of the
+# classic methods computed in the pipeline on the same inputs (validation/classic.py)
+CLASSIC = "classic_flows"
 STATISTICS = {
     "mean": "ensemble mean",
     "std": "ensemble standard deviation",
@@ -70,23 +75,34 @@ def _sql_path(path: Path) -> str:
     return str(path).replace("'", "''")
 
 
+def _tables(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str, str]]:
+    """(file name, warehouse table, year column) of every table written as Parquet and CSV."""
+    found = con.execute("select count(*) from information_schema.tables where table_schema = 'validation' "
+                        "and table_name = ?", [CLASSIC]).fetchone()[0]
+    if not found:
+        raise RuntimeError(f"the warehouse has no validation.{CLASSIC}: materialize it (job estimate, or "
+                           f"`dg launch --assets validation/{CLASSIC}`) before exporting")
+    return [*((t, f"estimates.{t}", "year") for t in TABLES), (CLASSIC, f"validation.{CLASSIC}", "year_start")]
+
+
 def write_parquet(con: duckdb.DuckDBPyConnection, folder: Path) -> dict:
-    """One Parquet dataset per table, hive-partitioned by year; returns rows per table."""
+    """One Parquet dataset per table, hive-partitioned by year (year_start for classic_flows); returns rows per
+    table."""
     rows = {}
-    for table in TABLES:
-        con.execute(f"copy (select * from estimates.{table} order by all) to '{_sql_path(folder / table)}' "
-                    "(format parquet, partition_by (year), compression zstd)")
-        rows[table] = con.execute(f"select count(*) from estimates.{table}").fetchone()[0]
+    for name, table, year in _tables(con):
+        con.execute(f"copy (select * from {table} order by all) to '{_sql_path(folder / name)}' "
+                    f"(format parquet, partition_by ({year}), compression zstd)")
+        rows[name] = con.execute(f"select count(*) from {table}").fetchone()[0]
     return rows
 
 
 def write_csv(con: duckdb.DuckDBPyConnection, folder: Path) -> dict:
     """One gzip-compressed CSV per table; returns rows per table."""
     rows = {}
-    for table in TABLES:
-        con.execute(f"copy (select * from estimates.{table} order by all) to "
-                    f"'{_sql_path(folder / f'{table}.csv.gz')}' (format csv, header, compression gzip)")
-        rows[table] = con.execute(f"select count(*) from estimates.{table}").fetchone()[0]
+    for name, table, _ in _tables(con):
+        con.execute(f"copy (select * from {table} order by all) to "
+                    f"'{_sql_path(folder / f'{name}.csv.gz')}' (format csv, header, compression gzip)")
+        rows[name] = con.execute(f"select count(*) from {table}").fetchone()[0]
     return rows
 
 

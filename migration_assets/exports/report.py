@@ -4,10 +4,12 @@ Sections (each only where the warehouse holds what it needs): held-out accuracy 
 the paper's on the same cells (published data) — with the reported-vs-predicted scatter per
 dataset; coverage of the calibrated intervals by nominal level; global movers per year beside
 Meta's measurement, the paper's and (synthetic world) the truth; net migration against the
-reported series; the 20 largest corridors over time with their intervals; the data sources with
-their versions. Plots are inline PNGs, so the page is one file that opens anywhere. The same
-report is also written as markdown (`facts["markdown"]`), which the asset's metadata holds, so the
-Dagster UI opens it with a click: a browser refuses a file:// link from the UI's http page.
+reported series; ours beside the classic methods computed on the same inputs (and, published data,
+beside their published files); the 20 largest corridors over time with their intervals; what the
+recent years rest on; the revisions since the previous estimates; the data sources with their
+versions. Plots are inline PNGs, so the page is one file that opens anywhere. The same report is
+also written as markdown (`facts["markdown"]`), which the asset's metadata holds, so the Dagster
+UI opens it with a click: a browser refuses a file:// link from the UI's http page.
 """
 
 from __future__ import annotations
@@ -100,6 +102,25 @@ def largest_corridors(con, n: int = 20) -> pd.DataFrame:
     return frame.sort_values(["total", "year"], ascending=[False, True]).reset_index(drop=True)
 
 
+def classic_section(con) -> list[tuple]:
+    """Ours beside Abel & Cohen's six methods computed in the pipeline on our inputs (classic_*) and, with the
+    published data, beside their published files, on the same five-year cells; pooled."""
+    scores = _df(con, "select * from validation.classic_scores")
+    if _exists(con, "validation.anchor_scores"):  # the published files' scores on the same cells
+        scores = _df(con, "select * from validation.anchor_scores where comparison like 'five_year%'")
+    body = []
+    for comparison, what in [("five_year_true_flows", "the true flows summed over the period (every corridor)"),
+                             ("five_year_flows", "held-out reported flows summed over the period"),
+                             ("five_year_net_migration_wpp", "WPP net migration summed over the period")]:
+        t = plots.table(scores, comparison)
+        if not t.empty:
+            body += [_text(f"Against {what} ({comparison}):"), _table(t.reset_index())]
+    return body + [_text("classic_*: Abel & Cohen's methods computed in the pipeline on the panel's stocks and "
+                         "demography (validation.classic_flows); without the prefix: their published files. The "
+                         "classic methods count migrant transitions over five years, below a sum of annual moves: "
+                         "compare correlations, not levels.", note=True)]
+
+
 def build(con: duckdb.DuckDBPyConnection, sources: pd.DataFrame, title: str) -> tuple[str, dict]:
     """The page and the figures it shows (for the asset's metadata and the tests)."""
     sections, facts = [], {}
@@ -158,6 +179,8 @@ def build(con: duckdb.DuckDBPyConnection, sources: pd.DataFrame, title: str) -> 
                 if not t.empty:
                     body += [_text(f"{comparison}:"), _table(t.reset_index())]
         sections.append(("Net migration", body))
+    if _exists(con, "validation.classic_scores"):
+        sections.append(("The classic methods on the same inputs", classic_section(con)))
     top = largest_corridors(con)
     facts["corridors"] = list(dict.fromkeys(top["corridor"]))
     others = [c for c in ("paper", "truth") if top[c].notna().any()]

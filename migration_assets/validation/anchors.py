@@ -19,8 +19,18 @@ import numpy as np
 import pandas as pd
 
 FLOW_KEY = ["year", "origin", "destination"]
-PERIODS = [(start, start + 5) for start in range(1990, 2020, 5)]
 AC_METHODS = ["sd_drop_neg", "sd_rev_neg", "mig_rate", "da_min_open", "da_min_closed", "da_pb_closed"]
+CLASSIC_METHODS = [f"classic_{m}" for m in AC_METHODS]  # the same methods computed in the pipeline on our inputs
+
+
+def classic_baselines(classic_flows: pd.DataFrame) -> pd.DataFrame:
+    """validation.classic_flows in the shape of reference.abel_cohen_flows, methods named `classic_<method>`.
+
+    Its periods run from 1 January to 1 January, the calendar years our annual sums cover; Abel & Cohen's
+    published periods of the same label run from 1 July."""
+    return pd.DataFrame({"period_start": classic_flows["year_start"], "period_end": classic_flows["year_end"],
+                         "method": "classic_" + classic_flows["method"], "origin": classic_flows["origin"],
+                         "destination": classic_flows["destination"], "flow": classic_flows["flow"]})
 
 
 def global_flows(ensemble_flows: pd.DataFrame, paper_flows: pd.DataFrame, meta_flows: pd.DataFrame,
@@ -78,18 +88,24 @@ def with_origin(cells: pd.DataFrame, year: str, population: pd.DataFrame, region
     return cells.merge(reg, on="origin", how="left").fillna({"origin_region": "unknown"})
 
 
-def _period_of(year: pd.Series) -> pd.Series:
+def _period_of(year: pd.Series, period_starts: pd.Series) -> pd.Series:
+    """The five-year period (its first year, among `period_starts`) each calendar year falls in."""
     start = pd.Series(pd.NA, index=year.index, dtype="Int64")
-    for first, end in PERIODS:
-        start[(year >= first) & (year < end)] = first
+    for first in sorted({int(p) for p in period_starts}):
+        start[(year >= first) & (year < first + 5)] = first
     return start
 
 
 def five_year_flows(annual: pd.DataFrame, abel_cohen: pd.DataFrame, population: pd.DataFrame,
-                    regions: pd.DataFrame) -> pd.DataFrame:
+                    regions: pd.DataFrame, methods: list[str] = AC_METHODS) -> pd.DataFrame:
     """Five-year sums of the held-out cells, kept only where the source reported all five years
-    and Abel & Cohen estimated the period, beside each of their methods' flow (method.md §7.3)."""
-    a = annual.assign(period=_period_of(annual["year"])).dropna(subset=["period"])
+    and Abel & Cohen estimated the period, beside each of their methods' flow (method.md §7.3).
+
+    `abel_cohen`: flows by period_start and method (reference.abel_cohen_flows, `classic_baselines`, or both);
+    `methods`: the methods it holds. Columns `ours_heldout` and `gaskin_abel` (0 where `annual` lacks them)."""
+    a = annual.assign(period=_period_of(annual["year"], abel_cohen["period_start"])).dropna(subset=["period"])
+    if "gaskin_abel" not in a:
+        a["gaskin_abel"] = 0.0
     key = ["source", "period", "origin", "destination"]
     sums = a.groupby(key, as_index=False).agg(years=("year", "nunique"), reported=("reported", "sum"),
                                               ours_heldout=("ours_heldout", "sum"), gaskin_abel=("gaskin_abel", "sum"))
@@ -97,7 +113,7 @@ def five_year_flows(annual: pd.DataFrame, abel_cohen: pd.DataFrame, population: 
     ac = abel_cohen.pivot_table(index=["period_start", "origin", "destination"], columns="method", values="flow",
                                 aggfunc="sum").reset_index().rename(columns={"period_start": "period"})
     sums = sums.merge(ac, on=["period", "origin", "destination"], how="left")
-    for method in AC_METHODS:
+    for method in methods:
         sums[method] = sums[method].fillna(0.0) if method in sums else 0.0
     sums["period"] = sums["period"].astype(int)
     out = with_origin(sums, "period", population, regions)
@@ -121,10 +137,13 @@ def net_migration(reported: pd.DataFrame, ours: pd.DataFrame, paper: pd.DataFram
     return cells.merge(_estimate(paper, key, "mean", "gaskin_abel"), on=key, how="left").fillna({"gaskin_abel": 0.0})
 
 
-def five_year_net_migration(annual: pd.DataFrame, abel_cohen: pd.DataFrame) -> pd.DataFrame:
+def five_year_net_migration(annual: pd.DataFrame, abel_cohen: pd.DataFrame,
+                            methods: list[str] = AC_METHODS) -> pd.DataFrame:
     """Five-year sums of `net_migration(...)` cells beside the net migration implied by each Abel &
-    Cohen method (inflows minus outflows of the period)."""
-    a = annual.assign(period=_period_of(annual["year"])).dropna(subset=["period"])
+    Cohen method (inflows minus outflows of the period); `abel_cohen` and `methods` as in `five_year_flows`."""
+    a = annual.assign(period=_period_of(annual["year"], abel_cohen["period_start"])).dropna(subset=["period"])
+    if "gaskin_abel" not in a:
+        a["gaskin_abel"] = 0.0
     sums = a.groupby(["period", "country"], as_index=False).agg(
         years=("year", "nunique"), reported=("reported", "sum"), ours_ensemble=("ours_ensemble", "sum"),
         gaskin_abel=("gaskin_abel", "sum"))
@@ -134,7 +153,7 @@ def five_year_net_migration(annual: pd.DataFrame, abel_cohen: pd.DataFrame) -> p
     inflow.index.names = outflow.index.names = ["period", "method", "country"]
     implied = inflow.sub(outflow, fill_value=0.0).unstack("method").reset_index()
     sums = sums.merge(implied, on=["period", "country"], how="left")
-    for method in AC_METHODS:
+    for method in methods:
         sums[method] = sums[method].fillna(0.0) if method in sums else 0.0
     sums["period"] = sums["period"].astype(int).map(lambda p: f"{p}-{p + 5}")
     return sums
@@ -172,3 +191,35 @@ def stock_changes_by_size(reported: np.ndarray, ours: np.ndarray) -> pd.DataFram
                      "ours_millions": ours[m].sum() / 1e6,
                      "ours_over_un": ours[m].sum() / reported[m].sum() if m.any() else float("nan")})
     return pd.DataFrame(rows)
+
+
+def five_year_true_flows(truth: pd.DataFrame, ensemble_flows: pd.DataFrame, baselines: pd.DataFrame,
+                         methods: list[str], observed: pd.DataFrame) -> pd.DataFrame:
+    """Every corridor and period of `baselines` that the truth and ours cover in full: the true flows
+    (truth.flows) summed over the period's five calendar years as `reported`, ours (estimates.flows,
+    mean) summed likewise, and each baseline method's flow; `corridors` says whether some source
+    reports the corridor in some year (`observed`: origin, destination) or none does."""
+    starts = baselines["period_start"]
+
+    def sums(frame: pd.DataFrame, value: str, name: str) -> pd.Series:
+        f = frame.assign(period=_period_of(frame["year"], starts)).dropna(subset=["period"])
+        f["period"] = f["period"].astype(int)
+        full = f.groupby("period")["year"].nunique()
+        f = f[f["period"].isin(full.index[full == 5])]
+        return f.groupby(["period", "origin", "destination"])[value].sum().rename(name)
+
+    true = sums(truth, "flow", "reported")
+    ours = sums(ensemble_flows, "mean", "ours_ensemble")
+    periods = sorted(set(true.index.get_level_values(0)) & set(ours.index.get_level_values(0)))
+    countries = sorted(set(truth["origin"]) | set(truth["destination"]))
+    grid = pd.MultiIndex.from_product([periods, countries, countries], names=["period", "origin", "destination"])
+    grid = grid[grid.get_level_values(1) != grid.get_level_values(2)]
+    wide = baselines.pivot_table(index=["period_start", "origin", "destination"], columns="method", values="flow",
+                                 aggfunc="sum")
+    wide.index.names = ["period", "origin", "destination"]
+    cells = pd.DataFrame(index=grid).join(true).join(ours).join(wide.reindex(columns=methods))
+    cells = cells.fillna(0.0).reset_index()
+    seen = observed[["origin", "destination"]].drop_duplicates().assign(corridors="observed")
+    cells = cells.merge(seen, on=["origin", "destination"], how="left").fillna({"corridors": "never_observed"})
+    cells["period"] = cells["period"].astype(int).map(lambda p: f"{p}-{p + 5}")
+    return cells

@@ -4,8 +4,9 @@
   saw its corridor (five-fold cross-validation over corridors); the split-conformal calibration
   that `ensemble_estimates` applies to the flow intervals; coverage before and after; scores.
 - `anchor_validation` (published data only): ours against Gaskin & Abel's published annual flows
-  and net migration and Abel & Cohen's six five-year methods on the same cells, plus net
-  migration against WPP 2024 and national statistics and stock changes against UN DESA.
+  and net migration and Abel & Cohen's six five-year methods on the same cells (as published, and as
+  computed in the pipeline on our inputs: validation/classic.py), plus net migration against WPP 2024
+  and national statistics and stock changes against UN DESA.
 """
 
 
@@ -167,18 +168,26 @@ _REFERENCE = {n: dg.AssetIn(key=dg.AssetKey(["reference", n]))
 def anchor_scores(heldout: pd.DataFrame, flows: pd.DataFrame, net: pd.DataFrame, stocks: pd.DataFrame,
                   paper_flows: pd.DataFrame, paper_net: pd.DataFrame, abel_cohen: pd.DataFrame,
                   demography: pd.DataFrame, national: pd.DataFrame | None, stock_targets: pd.DataFrame,
-                  country_year: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, pd.DataFrame]]:
-    """All comparisons with the anchors: (long score table, the cells of each comparison)."""
+                  country_year: pd.DataFrame, classic: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, pd.DataFrame]]:
+    """All comparisons with the anchors: (long score table, the cells of each comparison). The five-year
+    comparisons score, beside Abel & Cohen's published methods, the same methods computed in the pipeline
+    on our inputs (`classic`: validation.classic_flows) over the published periods."""
     population, regions = origin_context(country_year)
+    in_pipeline = anchors.classic_baselines(classic)
+    in_pipeline = in_pipeline[in_pipeline["period_start"].isin(set(abel_cohen["period_start"]))]
+    five_year_methods = [*anchors.AC_METHODS, *anchors.CLASSIC_METHODS]
+    abel_cohen = pd.concat([abel_cohen, in_pipeline], ignore_index=True)
     ours = ["ours_heldout", "ours_ensemble", "gaskin_abel"]
     cells = {"annual_heldout_flows": anchors.annual_flows(heldout, flows, paper_flows, population, regions)}
     cells["annual_heldout_flows"]["dataset"] = flow_dataset(cells["annual_heldout_flows"]["source"])
-    cells["five_year_flows"] = anchors.five_year_flows(cells["annual_heldout_flows"], abel_cohen, population, regions)
+    cells["five_year_flows"] = anchors.five_year_flows(cells["annual_heldout_flows"], abel_cohen, population, regions,
+                                                       five_year_methods)
     wpp = anchors.wpp_net_migration(demography)
     cells["net_migration_wpp"] = anchors.net_migration(wpp, net, paper_net)
     if national is not None:
         cells["net_migration_national"] = anchors.net_migration(national, net, paper_net)
-    cells["five_year_net_migration_wpp"] = anchors.five_year_net_migration(cells["net_migration_wpp"], abel_cohen)
+    cells["five_year_net_migration_wpp"] = anchors.five_year_net_migration(cells["net_migration_wpp"], abel_cohen,
+                                                                           five_year_methods)
     cells["stock_change"] = anchors.stock_changes(stock_targets, stocks)
     flow_strata = {"pooled": None, "source": "source", "origin_region": "origin_region"}
     parts = [
@@ -186,7 +195,7 @@ def anchor_scores(heldout: pd.DataFrame, flows: pd.DataFrame, net: pd.DataFrame,
                        {**flow_strata, "dataset": "dataset", "fold": "fold"}, ["source", "year", "destination"],
                        "origin_population"),
         metrics.scores(cells["five_year_flows"], "five_year_flows", "reported",
-                       ["ours_heldout", "gaskin_abel", *anchors.AC_METHODS], {**flow_strata, "period": "period"},
+                       ["ours_heldout", "gaskin_abel", *five_year_methods], {**flow_strata, "period": "period"},
                        ["source", "period", "destination"], "origin_population"),
         metrics.scores(cells["stock_change"], "stock_change", "reported", ["ours_ensemble"],
                        {"pooled": None, "period": "period"}),
@@ -196,7 +205,7 @@ def anchor_scores(heldout: pd.DataFrame, flows: pd.DataFrame, net: pd.DataFrame,
             parts.append(metrics.scores(cells[name], name, "reported", ["ours_ensemble", "gaskin_abel"],
                                         {"pooled": None}))
     parts.append(metrics.scores(cells["five_year_net_migration_wpp"], "five_year_net_migration_wpp", "reported",
-                                ["ours_ensemble", "gaskin_abel", *anchors.AC_METHODS], {"pooled": None}))
+                                ["ours_ensemble", "gaskin_abel", *five_year_methods], {"pooled": None}))
     scores = pd.concat([p for p in parts if len(p)], ignore_index=True)
     # net migration and stock changes are signed: log and relative-error metrics mean nothing there
     signed = scores["comparison"].str.contains("net_migration|stock_change")
@@ -210,6 +219,7 @@ def anchor_scores(heldout: pd.DataFrame, flows: pd.DataFrame, net: pd.DataFrame,
     ins={"heldout_flows": dg.AssetIn(key=dg.AssetKey(["validation", "heldout_flows"])), **_ESTIMATES, **_REFERENCE,
          "demography": dg.AssetIn(key=dg.AssetKey(["raw", "demography"])),
          "meta_flows": dg.AssetIn(key=dg.AssetKey(["raw", "meta_flows"])),
+         "classic_flows": dg.AssetIn(key=dg.AssetKey(["validation", "classic_flows"])),
          **_panel("stock_targets", "country_year")},
     kinds={"pandas", "duckdb"},
     code_version=VALIDATION_CODE_VERSION,
@@ -222,13 +232,13 @@ def anchor_validation(source: MigrationSource, heldout_flows: pd.DataFrame, flow
                       net_migration: pd.DataFrame, stocks: pd.DataFrame, gaskin_abel_flows: pd.DataFrame,
                       gaskin_abel_net_migration: pd.DataFrame, abel_cohen_flows: pd.DataFrame,
                       demography: pd.DataFrame, meta_flows: pd.DataFrame, stock_targets: pd.DataFrame,
-                      country_year: pd.DataFrame):
+                      country_year: pd.DataFrame, classic_flows: pd.DataFrame):
     """Ours against Gaskin & Abel and Abel & Cohen on the same cells (method.md §7), with a report,
     and the global movers per year beside Meta's measurement and the paper's."""
     national = source.national_net_migration()
     scores, cells = anchor_scores(heldout_flows, flows, net_migration, stocks, gaskin_abel_flows,
                                   gaskin_abel_net_migration, abel_cohen_flows, demography, national,
-                                  stock_targets, country_year)
+                                  stock_targets, country_year, classic_flows)
     sections = []
     for comparison in ["annual_heldout_flows", "five_year_flows", "net_migration_wpp", "net_migration_national",
                        "five_year_net_migration_wpp", "stock_change"]:
