@@ -34,11 +34,11 @@ def peak_mib() -> float:
                resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss) / 1024
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+def run_arguments(parser: argparse.ArgumentParser, members: int = 5, epochs: int = 60) -> None:
+    """The settings of a real run (run() reads them), shared with benchmarks/unhcr_releases.py."""
     parser.add_argument("--raw-dir", default=str(PROJECT.parent / "shared" / "data" / "raw"))
-    parser.add_argument("--members", type=int, default=5)
-    parser.add_argument("--epochs", type=int, default=60)
+    parser.add_argument("--members", type=int, default=members)
+    parser.add_argument("--epochs", type=int, default=epochs)
     parser.add_argument("--hidden", type=int, default=16)
     parser.add_argument("--parallel", type=int, default=2)
     parser.add_argument("--samples", type=int, default=4, help="perturbed passes per member")
@@ -46,6 +46,11 @@ def main() -> None:
     parser.add_argument("--foreign-destinations", type=int, default=5)
     parser.add_argument("--min-stock", type=float, default=100.0)
     parser.add_argument("--keep", help="folder for the run (default: a new scratch folder)")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    run_arguments(parser)
     parser.add_argument("--report", help="only print the report of the finished run in this folder")
     args = parser.parse_args()
     if args.report:

@@ -34,6 +34,8 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
+import real_run  # benchmarks/ (the script's folder); it imports the platform only once the settings are made
+
 PROJECT = Path(__file__).resolve().parents[1]
 RELEASES = ["2022.12.1", "2023.12.0", "2024.12.0", "2025.12.1"]
 PACKAGE = "unhcr/refugees_package"
@@ -119,18 +121,9 @@ def revisions(db: Path) -> tuple[int, pd.DataFrame]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--raw-dir", default=str(PROJECT.parent / "shared" / "data" / "raw"))
-    parser.add_argument("--members", type=int, default=10)
-    parser.add_argument("--epochs", type=int, default=96)
-    parser.add_argument("--hidden", type=int, default=16)
-    parser.add_argument("--parallel", type=int, default=2)
-    parser.add_argument("--samples", type=int, default=4, help="perturbed passes per member")
-    parser.add_argument("--native-destinations", type=int, default=40)
-    parser.add_argument("--foreign-destinations", type=int, default=5)
-    parser.add_argument("--min-stock", type=float, default=100.0)
+    real_run.run_arguments(parser, members=10, epochs=96)
     parser.add_argument("--finetune-epochs", type=int, default=15, help="epochs of a warm-started member")
     parser.add_argument("--releases", nargs="+", default=RELEASES)
-    parser.add_argument("--keep", help="folder for the run (default: a new scratch folder)")
     args = parser.parse_args()
 
     bundle = Path(args.raw_dir).resolve()
@@ -145,8 +138,6 @@ def main() -> None:
                        "MIGRATION_WAREHOUSE": str(db), "MIGRATION_MODEL_DIR": str(folder / "models"),
                        "DAGSTER_HOME": str(folder), "MIGRATION_MEMBERS": str(args.members)})
     os.environ.pop("MIGRATION_UNHCR_RELEASE", None)
-    sys.path.insert(0, str(Path(__file__).parent))
-    import real_run
     from migration_assets import cli, runner
     from migration_assets.resources import default_resources
     from migration_assets.sensors import release_requests
