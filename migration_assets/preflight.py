@@ -235,12 +235,17 @@ def newest_observed_year() -> int:
     then the latest observed input, and panel.data_basis records what the later years rest on."""
     if os.environ.get("MIGRATION_SOURCE") != "published":
         return DEFAULT_LAST_YEAR
-    folder = Path(raw_dir()) / UNHCR_PACKAGE
-    wanted = unhcr_release()
-    versions = [wanted] if wanted else ([p.name for p in folder.iterdir() if (p / "population.rda").exists()]
-                                        if folder.is_dir() else [])
+    versions = [unhcr_release()] if unhcr_release() else unhcr_versions(Path(raw_dir()))
     years = [int(v.split(".")[0]) for v in versions if v.split(".")[0].isdigit()]
     return max([DEFAULT_LAST_YEAR, *years])
+
+
+def unhcr_versions(root: Path) -> list[str]:
+    """Versions of UNHCR's refugees package under the raw folder `root`, oldest first (the folders
+    holding population.rda)."""
+    folder = Path(root) / UNHCR_PACKAGE
+    found = [p.name for p in folder.iterdir() if (p / "population.rda").exists()] if folder.is_dir() else []
+    return sorted(found, key=lambda name: tuple(int(x) if x.isdigit() else -1 for x in name.split(".")))
 
 
 def last_year() -> int:

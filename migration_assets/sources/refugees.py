@@ -44,7 +44,7 @@ import numpy as np
 import pandas as pd
 
 from ..countries import to_iso3
-from ..preflight import UNHCR_PACKAGE, unhcr_release
+from ..preflight import UNHCR_PACKAGE, unhcr_release, unhcr_versions as package_versions
 from ..schemas import RAW, Coverage
 from .files import file_error, read_csv, read_rda, require, to_number
 from .raw import raw_asset
@@ -88,17 +88,6 @@ def expectations() -> list:
 COVERAGE = Coverage.span(1990, 2020, rows=94_867, codes=184, missing=(2019,))
 
 asset = raw_asset(TABLE, ['origin', 'asylum'], expectations, absent_is_zero=True)
-
-
-def _version_key(name: str) -> tuple:
-    return tuple(int(part) if part.isdigit() else -1 for part in name.split("."))
-
-
-def package_versions(root: Path) -> list[str]:
-    """Versions of UNHCR's refugees package under `root`, oldest first (folders holding population.rda)."""
-    folder = Path(root) / PACKAGE
-    found = [p.name for p in folder.iterdir() if (p / POPULATION).exists()] if folder.is_dir() else []
-    return sorted(found, key=_version_key)
 
 
 def package_release(root: Path) -> str | None:
