@@ -73,8 +73,12 @@ SIZE_EDGES = (0.0, 50.0, 500.0, 5000.0, np.inf)  # persons a year: bins of our h
 def coverage_by_size(cells: pd.DataFrame) -> pd.DataFrame:
     """Calibrated p05-p95 coverage of held-out reported flows by dataset and by the size of our
     estimate (cells: dataset, predicted, reported, calibrated_p05, calibrated_p95), with the shares
-    above p95 and below p05 and the median reported / estimated."""
+    above p95 and below p05 and the median reported / estimated. The interval is about the flow, so
+    the reported flow is compared in the flow scale (reported_as_flow: its source's learned reporting
+    bias removed) where the table has it."""
     cells = cells.dropna(subset=["calibrated_p05", "calibrated_p95"])
+    if "reported_as_flow" in cells:
+        cells = cells.assign(reported=cells["reported_as_flow"])
     labels = [f"{lo:,.0f}-{hi:,.0f}" if np.isfinite(hi) else f">= {lo:,.0f}"
               for lo, hi in zip(SIZE_EDGES[:-1], SIZE_EDGES[1:])]
     size = pd.cut(cells["predicted"], SIZE_EDGES, right=False, labels=labels)

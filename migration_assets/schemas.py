@@ -97,17 +97,17 @@ YEAR = _c("year", "INTEGER", "calendar year")
 COUNTRY = _c("country", "VARCHAR", "ISO3 code")
 
 
-def _quantiles(what: str, calibrated: bool = False, covers: str = "") -> tuple[Column, ...]:
-    """mean, std and the quantiles of `what`; `covers` says what the p05-p95 interval held, as measured."""
-    over = ("calibrated on held-out corridors (90 % interval with p95)" if calibrated
-            else "over members and samples (the ensemble's spread, not a predictive interval)")
+def _quantiles(what: str, covers: str = "") -> tuple[Column, ...]:
+    """mean, std and the quantiles of `what`, one predictive distribution; `covers` says how its p05-p95
+    interval is calibrated and where its coverage is measured."""
     measured = f"; {covers}" if covers else ""
     return (
-        _c("mean", "DOUBLE", f"ensemble mean of {what}, persons"),
-        _c("std", "DOUBLE", f"ensemble standard deviation of {what}, persons"),
-        _c("p05", "DOUBLE", f"5th percentile of {what}, {over}, persons{measured}"),
-        _c("p50", "DOUBLE", f"median of {what}, {over}, persons"),
-        _c("p95", "DOUBLE", f"95th percentile of {what}, {over}, persons{measured}"),
+        _c("mean", "DOUBLE", f"point estimate of {what}: the mean of the members' central passes, persons"),
+        _c("std", "DOUBLE", f"standard deviation of the predictive distribution of {what}: (p84 - p16) / 2 of "
+                            "its quantiles, persons"),
+        _c("p05", "DOUBLE", f"5th percentile of the predictive distribution of {what}, persons{measured}"),
+        _c("p50", "DOUBLE", f"median of the predictive distribution of {what}, persons"),
+        _c("p95", "DOUBLE", f"95th percentile of the predictive distribution of {what}, persons{measured}"),
     )
 
 
@@ -376,23 +376,27 @@ ESTIMATES: dict[str, Table] = {
     for t in [
         Table(
             "flows",
-            "Estimated annual bilateral migration flows. p05/p50/p95 are calibrated predictive quantiles "
-            "(split-conformal on corridors the members never saw, validation.calibration); std is the "
-            "ensemble spread.",
+            "Estimated annual bilateral migration flows: a point estimate (mean) and the predictive distribution "
+            "of the flow around it (std, p05, p50, p95), calibrated on the reported flows with each source's "
+            "learned reporting bias removed, so the interval is about the flow at the level the level sources "
+            "(Meta) measure it, not about what a given register reports. Narrower on corridor-years some source "
+            "reports, wider elsewhere (validation.calibration).",
             (
                 _c("year", "INTEGER", "calendar year of the moves"),
                 _c("origin", "VARCHAR", "ISO3 country of residence on 1 January"),
                 _c("destination", "VARCHAR", "ISO3 country of residence after the move"),
-                *_quantiles("people who moved from origin to destination during the year", calibrated=True,
-                            covers="its coverage of held-out reported flows is measured by each run in "
-                                   "validation.coverage (stratum_kind table, stratum flows)"),
+                *_quantiles("people who moved from origin to destination during the year",
+                            covers="p05-p95 is calibrated on held-out corridors (unreported corridor-years) or on the "
+                                   "reported corridor-years; its coverage is measured by each run in "
+                                   "validation.coverage"),
             ),
             ("year", "origin", "destination"),
         ),
         Table(
             "flows_by_birth",
-            "Estimated annual migration flows by country of birth. p05/p50/p95 are the ensemble's spread, not "
-            "calibrated (see the columns).",
+            "Estimated annual migration flows by country of birth. std and the quantiles are the flow's "
+            "(estimates.flows), shared among the countries of birth in proportion to their means, so they sum "
+            "over birth to the flow's.",
             (
                 _c("year", "INTEGER", "calendar year of the moves"),
                 _c("birth", "VARCHAR", "ISO3 country of birth of the movers"),
@@ -400,37 +404,35 @@ ESTIMATES: dict[str, Table] = {
                 _c("destination", "VARCHAR", "ISO3 country of residence after the move"),
                 *_quantiles("people born in `birth` who moved from origin to destination during the year",
                             covers="no source reports flows by birth, origin and destination, so its coverage is "
-                                   "unmeasured; what the same spread holds of held-out reported flows is in "
-                                   "validation.coverage (stage ensemble_spread, stratum_kind pooled)"),
+                                   "measured on the synthetic world only (benchmarks/uncertainty.py)"),
             ),
             ("year", "birth", "origin", "destination"),
         ),
         Table(
             "stocks",
             "Estimated bilateral stocks on 1 January; the diagonal (birth = residence) holds the native-born. "
-            "p05/p50/p95 are the ensemble's spread, not calibrated (see the columns).",
+            "The foreign-born get the predictive distribution calibrated on the UN stock points "
+            "(validation.calibration); the native-born keep the ensemble's spread.",
             (
                 _c("year", "INTEGER", "stocks are counted on 1 January of this year"),
                 _c("birth", "VARCHAR", "ISO3 country of birth"),
                 _c("residence", "VARCHAR", "ISO3 country of residence"),
                 *_quantiles("people born in `birth` living in `residence`",
-                            covers="p05-p95 against the UN stock points (moved to 1 January), which every member "
-                                   "trained on, is measured by each run in validation.coverage (stratum_kind table, "
-                                   "stratum stocks); in-sample, so not a predictive interval"),
+                            covers="calibrated on the UN stock points (moved to 1 January), cross-fitted over folds of "
+                                   "corridors; coverage in validation.coverage (stratum_kind table, stratum stocks)"),
             ),
             ("year", "birth", "residence"),
         ),
         Table(
             "net_migration",
-            "Estimated annual net migration (inflows minus outflows). p05/p50/p95 are the ensemble's spread, not "
-            "calibrated (see the columns).",
+            "Estimated annual net migration (inflows minus outflows), with its predictive distribution "
+            "calibrated on the reported series as a share of the population (validation.calibration).",
             (
                 _c("year", "INTEGER", "calendar year"),
                 COUNTRY,
                 *_quantiles("immigrants minus emigrants during the year",
-                            covers="p05-p95 against the reported series, which every member trained on, is "
-                                   "measured by each run in validation.coverage (stratum_kind table, stratum "
-                                   "net_migration); in-sample, so not a predictive interval"),
+                            covers="calibrated on the reported net migration, cross-fitted over folds of countries; "
+                                   "coverage in validation.coverage (stratum_kind table, stratum net_migration)"),
             ),
             ("year", "country"),
         ),
@@ -469,42 +471,62 @@ VALIDATION: dict[str, Table] = {
                 _c("source", "VARCHAR", "reporting system of the observed flow"),
                 _c("fold", "INTEGER", "the corridor's cross-validation fold"),
                 _c("reported", "DOUBLE", "observed flow, persons"),
+                _c("reported_as_flow", "DOUBLE", "the flow the reported value stands for: the source's learned "
+                                                 "reporting bias and size elasticity removed (calibration.as_flow), "
+                                                 "persons"),
                 _c("predicted", "DOUBLE", "mean of the central passes of the members holding this fold out, persons"),
                 *(_c(q, "DOUBLE", f"{int(q[1:])}th percentile over those members' passes (ensemble spread), persons")
                   for q in _LEVELS),
-                *(_c(f"calibrated_{q}", "DOUBLE", f"calibrated {int(q[1:])}th percentile, calibrated on the other folds "
-                                                  "only, persons") for q in _LEVELS),
+                *(_c(f"calibrated_{q}", "DOUBLE", f"calibrated {int(q[1:])}th percentile of the flow, calibrated on "
+                                                  "the other folds only, persons") for q in _LEVELS),
             ),
             ("year", "origin", "destination", "source"),
         ),
         Table(
             "calibration",
-            "Split-conformal calibration of flow intervals: quantiles of out-of-fold log residuals "
-            "log1p(reported) - log1p(predicted) per bin of predicted size (validation/calibration.py).",
+            "The calibration of every estimate table's interval (validation/calibration.py): conformal quantiles "
+            "of residuals per table, stratum and bin of size. flows: log1p(reported in the flow scale) - "
+            "log1p(estimate), stratum unreported from corridors the predicting members never saw, reported from "
+            "the corridor-years some source reports; stocks: log1p(UN stock point) - log1p(estimate); "
+            "net_migration: (reported - estimate) / population. p_tau = expm1(log1p(mean) + residual_p_tau) "
+            "(net migration: mean + residual_p_tau * population); std = (p84 - p16) / 2.",
             (
-                _c("bin", "INTEGER", "bin index, by predicted size"),
-                _c("predicted_from", "DOUBLE", "the bin holds predictions above this, persons"),
-                _c("predicted_to", "DOUBLE", "up to and including this, persons (inf for the last)"),
-                *(_c(f"residual_{q}", "DOUBLE", f"{int(q[1:])}th percentile of the log residuals (finite-sample "
-                                                "corrected), log persons") for q in _LEVELS),
-                _c("cells", "INTEGER", "held-out cells in the bin"),
+                _c("table", "VARCHAR", "estimate table: flows, stocks or net_migration"),
+                _c("stratum", "VARCHAR", "flows: reported (some source reports the corridor that year) or "
+                                         "unreported; stocks and net_migration: all"),
+                _c("bin", "INTEGER", "bin index within the stratum, by size"),
+                _c("size_from", "DOUBLE", "the bin holds estimates (net migration: populations) above this, persons"),
+                _c("size_to", "DOUBLE", "up to and including this, persons (inf for the last)"),
+                *(_c(f"residual_{q}", "DOUBLE", f"{int(q[1:])}th percentile of the residuals (finite-sample "
+                                                "corrected): log persons, or a share of the population for "
+                                                "net_migration") for q in ("p05", "p16", "p25", "p50", "p75", "p84", "p95")),
+                _c("cells", "INTEGER", "cells with a known value in the bin"),
             ),
-            ("bin",),
+            ("table", "stratum", "bin"),
         ),
         Table(
             "coverage",
-            "Share of reported values inside the estimated intervals: of held-out reported flows, before and "
-            "after calibration (pooled, by fold, by source), and per estimate table (stratum_kind table: flows "
-            "held out and calibrated; stocks and net_migration in sample, the ensemble's spread; flows_by_birth "
-            "has nothing reported).",
+            "Share of known values inside the estimated intervals, and the intervals' median width, before "
+            "calibration (the ensemble's spread) and after (cross-fitted: each fold's cells calibrated on the "
+            "other folds). Flows against the reported value in the flow scale (the source's learned reporting "
+            "bias removed): held-out cells by stratum (pooled, fold, source, dataset, size, "
+            "years_from_stock_point, origin_region), reported corridor-years (stratum_kind corridor and "
+            "reported_size); per estimate table (stratum_kind table): flows, stocks against the UN stock points, "
+            "net_migration against the reported series. flows_by_birth has nothing reported: its quantiles are "
+            "the flow's, shared in proportion to its mean.",
             (
-                _c("stage", "VARCHAR", "ensemble_spread (raw member passes) or calibrated (cross-conformal)"),
+                _c("stage", "VARCHAR", "ensemble_spread (raw member passes) or calibrated (cross-fitted)"),
                 _c("interval", "VARCHAR", "p05-p95 (nominal 90 %) or p25-p75 (nominal 50 %)"),
                 _c("nominal", "DOUBLE", "the share the interval should cover"),
-                _c("stratum_kind", "VARCHAR", "pooled, fold, source, or table (an estimate table's own interval)"),
+                _c("stratum_kind", "VARCHAR", "pooled, fold, source, dataset, size (of the estimate: <50, 50-500, "
+                                              "500-5000, >=5000 persons), years_from_stock_point (0, 1-2, 3+), "
+                                              "origin_region, corridor (reported or unreported that year), "
+                                              "reported_size (the reported corridor-years by size) or table"),
                 _c("stratum", "VARCHAR", "the stratum's value ('all' when pooled)"),
-                _c("coverage", "DOUBLE", "share of reported values inside the interval"),
-                _c("cells", "INTEGER", "number of reported values compared"),
+                _c("coverage", "DOUBLE", "share of known values inside the interval"),
+                _c("median_width", "DOUBLE", "median (upper + 1) / (lower + 1) of the interval; net_migration: "
+                                             "median upper - lower, persons"),
+                _c("cells", "INTEGER", "number of known values compared"),
             ),
             ("stage", "interval", "stratum_kind", "stratum"),
         ),

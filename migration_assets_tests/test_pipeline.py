@@ -122,14 +122,15 @@ def test_validation_scores_each_cell_with_the_members_that_never_saw_it(run):
     np.testing.assert_allclose(merged["reported"], merged["flow"])
     assert (held["p05"] <= held["p95"] + 1e-9).all() and (held["predicted"] >= 0).all()
     calibration = t["validation.calibration"]
-    assert len(calibration) >= 1 and calibration["cells"].sum() == len(held)
+    flows = calibration[calibration["table"] == "flows"]
+    # every flow target is a residual: held out (unreported) or predicted by the whole ensemble (reported)
+    assert flows.groupby("stratum")["cells"].sum().to_dict() == {"reported": len(targets), "unreported": len(held)}
     assert (calibration["residual_p05"] <= calibration["residual_p95"]).all()
     coverage = t["validation.coverage"].set_index(["stage", "interval", "stratum_kind", "stratum"])
-    assert coverage.loc[("calibrated", "p05-p95", "pooled", "all"), "cells"] > 0
+    assert coverage.loc[("calibrated", "p05-p95", "pooled", "all"), "cells"] == len(held)
     # every estimate table with something reported has its interval's coverage
     per_table = coverage.xs("table", level="stratum_kind")
-    assert per_table.loc[("calibrated", "p05-p95", "flows")].equals(
-        coverage.loc[("calibrated", "p05-p95", "pooled", "all")])
+    assert per_table.loc[("calibrated", "p05-p95", "flows"), "cells"] == len(held) + len(targets)
     stocks, net = per_table.loc[("ensemble_spread", "p05-p95", "stocks")], per_table.loc[
         ("ensemble_spread", "p05-p95", "net_migration")]
     assert stocks["cells"] == len(t["panel.stock_targets"]) and net["cells"] == len(t["panel.net_migration_targets"])
@@ -143,16 +144,62 @@ def test_validation_scores_each_cell_with_the_members_that_never_saw_it(run):
 
 
 def test_flow_intervals_are_the_calibration_applied_to_the_mean(run):
-    from migration_assets.validation.calibration import Calibration
+    from migration_assets.validation.calibration import REPORTED, UNREPORTED, Calibration
 
     t = _tables(run.db)
-    flows = t["estimates.flows"]
-    expected = Calibration.from_frame(t["validation.calibration"]).apply(flows["mean"].to_numpy())
-    for q in ("p05", "p50", "p95"):
+    flows, calibration = t["estimates.flows"], t["validation.calibration"]
+    assert {"flows", "stocks", "net_migration"} <= set(calibration["table"])
+    reported = t["panel.flow_targets"][["year", "origin", "destination"]].drop_duplicates()
+    strata = np.where(pd.MultiIndex.from_frame(flows[["year", "origin", "destination"]]).isin(
+        pd.MultiIndex.from_frame(reported)), REPORTED, UNREPORTED)
+    assert set(strata) == {REPORTED, UNREPORTED}
+    expected = Calibration(calibration[calibration["table"] == "flows"].drop(columns="table")).apply(
+        flows["mean"].to_numpy(), strata)
+    for q in ("std", "p05", "p50", "p95"):
         np.testing.assert_allclose(flows[q], expected[q], rtol=1e-9, atol=1e-9)
     meta = run.estimates.get_asset_materialization_events()
-    flows_meta = next(e for e in meta if e.asset_key == dg.AssetKey(["estimates", "flows"])).materialization.metadata
-    assert flows_meta["calibrated_quantiles"].value is True
+    for name in ("flows", "flows_by_birth", "stocks", "net_migration"):
+        described = next(e for e in meta if e.asset_key == dg.AssetKey(["estimates", name])).materialization.metadata
+        assert described["calibrated_quantiles"].value is True, name
+
+
+def test_every_estimate_table_describes_one_distribution(run):
+    """mean, p50, the interval and std agree with each other in every table, and flows by birth sum
+    to the flow's quantiles."""
+    t = _tables(run.db)
+    for name in ("flows", "flows_by_birth", "stocks", "net_migration"):
+        frame = t[f"estimates.{name}"]
+        assert (frame["p05"] <= frame["p50"] + 1e-6).all() and (frame["p50"] <= frame["p95"] + 1e-6).all(), name
+        assert (frame["std"] >= 0).all() and (frame["std"] <= frame["p95"] - frame["p05"] + 1e-6).all(), name
+        # std is half the central 68 % interval: at most half the 90 % one, about 0.3 of it typically
+        wide = frame[frame["p95"] - frame["p05"] > 1]
+        ratio = wide["std"] / (wide["p95"] - wide["p05"])
+        assert len(wide) and (ratio <= 0.5 + 1e-6).all() and 0.15 < ratio.median() <= 0.5 + 1e-6, name
+    flows = t["estimates.flows"]
+    above = flows[flows["mean"] > 100]
+    assert 0.5 < float(np.median(above["p50"] / above["mean"])) < 2.0
+    summed = t["estimates.flows_by_birth"].groupby(["year", "origin", "destination"])[
+        ["mean", "std", "p05", "p50", "p95"]].sum()
+    merged = flows.set_index(["year", "origin", "destination"]).loc[summed.index]
+    for q in ("mean", "std", "p05", "p50", "p95"):
+        np.testing.assert_allclose(summed[q], merged[q], rtol=1e-6, atol=1e-6)
+
+
+def test_coverage_is_published_by_stratum_with_its_width(run):
+    coverage = _tables(run.db)["validation.coverage"]
+    calibrated = coverage[coverage["stage"] == "calibrated"]
+    kinds = set(calibrated["stratum_kind"])
+    assert {"pooled", "size", "dataset", "years_from_stock_point", "corridor", "table"} <= kinds
+    assert set(calibrated.loc[calibrated["stratum_kind"] == "corridor", "stratum"]) == {"reported", "unreported"}
+    tables = calibrated[calibrated["stratum_kind"] == "table"]
+    assert set(tables["stratum"]) == {"flows", "stocks", "net_migration"}
+    assert (tables["cells"] > 0).all() and tables["coverage"].between(0, 1).all()
+    assert (calibrated["median_width"].dropna() >= 0).all()
+    ninety = calibrated[calibrated["interval"] == "p05-p95"].set_index(["stratum_kind", "stratum"])
+    fifty = calibrated[calibrated["interval"] == "p25-p75"].set_index(["stratum_kind", "stratum"])
+    # the 90 % interval is the wider one, where both are measured
+    both = ninety.join(fifty, rsuffix="_50").dropna(subset=["median_width", "median_width_50"])
+    assert (both["median_width"] >= both["median_width_50"] - 1e-9).all()
 
 
 def test_members_record_config_seed_and_fold(run):

@@ -123,7 +123,7 @@ def test_no_table_metadata_holds_a_number_the_ui_cannot_parse(reruns):
     for asset, label, value in reruns.tables_metadata:
         for record in value.records:
             json.dumps(record.data, allow_nan=False)  # raises on a non-finite number
-    calibration = next(v for a, label, v in reruns.tables_metadata if a == "validation/calibration")
-    assert calibration.records[-1].data["predicted_to"] == "∞"
+    calibration = next(v for a, label, v in reruns.tables_metadata if (a, label) == ("validation/calibration", "table"))
+    assert calibration.records[-1].data["size_to"] == "∞"
     per_year = next(v for a, label, v in reruns.tables_metadata if label == "global_flow_per_year")
     assert all(r.data["persons"].replace(",", "").isdigit() for r in per_year.records)

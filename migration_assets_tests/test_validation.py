@@ -47,18 +47,66 @@ def test_conformal_intervals_cover_their_nominal_share_on_new_cells():
         return predicted, np.expm1(np.log1p(predicted) + np.log(1.5) + sigma * rng.standard_normal(n))
 
     cal = calibration.fit(*draw(5000), n_bins=5, min_cells=200)
-    assert len(cal.cells) == 5 and cal.cells.sum() == 5000
+    assert len(cal.frame) == 5 and cal.frame["cells"].sum() == 5000
     predicted, reported = draw(20000)
     q = cal.apply(predicted)
     assert 0.87 < metrics.coverage(reported, q["p05"], q["p95"]) < 0.93
     assert 0.46 < metrics.coverage(reported, q["p25"], q["p75"]) < 0.54
     assert (q["p05"] <= q["p50"]).all() and (q["p50"] <= q["p95"]).all() and (q["p05"] >= 0).all()
+    # one distribution: the std is half the central 68 % interval, the median follows the bias
+    np.testing.assert_allclose(q["std"], (q["p84"] - q["p16"]) / 2)
+    big = predicted > 500
+    assert np.median(q["p50"][big] / predicted[big]) == pytest.approx(1.5, rel=0.05)
     # the band is wider where the flows are noisier
     width = np.log1p(q["p95"]) - np.log1p(q["p05"])
     assert width[predicted < 20].mean() > 2 * width[predicted > 500].mean()
     # the table in the warehouse gives back the same calibration
-    again = calibration.Calibration.from_frame(cal.frame())
+    again = calibration.Calibration(cal.frame.copy())
     np.testing.assert_allclose(again.apply(predicted)["p95"], q["p95"])
+
+
+def test_strata_get_their_own_width_and_an_unknown_stratum_the_widest():
+    rng = np.random.default_rng(2)
+    n = 4000
+    predicted = rng.lognormal(6, 1.5, n)
+    stratum = np.where(rng.random(n) < 0.5, "reported", "unreported")
+    sigma = np.where(stratum == "reported", 0.2, 1.2)
+    reported = np.expm1(np.log1p(predicted) + sigma * rng.standard_normal(n))
+    cal = calibration.fit(predicted, reported, stratum, n_bins=3, min_cells=200)
+    assert set(cal.frame["stratum"]) == {"reported", "unreported"}
+    test = np.full(6, 5000.0)
+    q = cal.apply(test, np.array(["reported"] * 2 + ["unreported"] * 2 + ["elsewhere"] * 2))
+    ratio = q["p95"] / q["p05"]
+    assert ratio[0] < 2 < 20 < ratio[2] and ratio[4] == ratio[2]
+    # coverage holds in each stratum, cross-fitted over folds
+    cells = pd.DataFrame({"fold": rng.integers(0, 5, n), "predicted": predicted, "reported": reported,
+                          "stratum": stratum})
+    out = calibration.cross_calibrated(cells, n_bins=3, min_cells=100)
+    for _, part in out.groupby("stratum"):
+        assert 0.86 < metrics.coverage(part["reported"], part["calibrated_p05"], part["calibrated_p95"]) < 0.94
+
+
+def test_signed_values_are_calibrated_on_the_population_scale():
+    rng = np.random.default_rng(3)
+    n = 3000
+    population = rng.lognormal(15, 1.5, n)
+    estimate = rng.normal(0, 0.003, n) * population
+    reported = estimate + rng.normal(0, 0.002, n) * population
+    cal = calibration.fit(estimate, reported, scale=population, kind=calibration.SHARE, n_bins=4, min_cells=200)
+    q = cal.apply(estimate, scale=population)
+    assert 0.86 < metrics.coverage(reported, q["p05"], q["p95"]) < 0.94
+    # the width is in persons, proportional to the population; std near the noise's
+    assert np.median(q["std"] / population) == pytest.approx(0.002, rel=0.15)
+    assert (q["p05"] < 0).any() and (q["p05"] <= q["p50"]).all() and (q["p50"] <= q["p95"]).all()
+
+
+def test_reported_values_in_the_flow_scale_undo_the_sources_bias_and_elasticity():
+    flow = np.array([10.0, 1000.0, 50_000.0])
+    bias, elasticity = np.array([-0.5] * 3), np.array([0.2] * 3)
+    u = np.log1p(flow)
+    reported = np.expm1(u + bias + elasticity * (u - np.log(1000.0)))  # as the model reports its flow
+    np.testing.assert_allclose(calibration.as_flow(reported, bias, elasticity), flow, rtol=0.02)
+    np.testing.assert_allclose(calibration.as_flow(reported, 0 * bias, 0 * elasticity), reported)
 
 
 def test_no_calibration_without_enough_cells():

@@ -17,6 +17,7 @@ import typing
 from typing import Optional, Sequence
 
 import dagster as dg
+import numpy as np
 import pandas as pd
 import pydantic
 import torch
@@ -35,7 +36,7 @@ from ..resources import ModelStore, replace_table_slice
 from ..processes import end_with_run
 from ..schemas import ESTIMATES, REVISIONS
 from ..sources.raw import column_schema, table_out
-from ..validation.calibration import Calibration
+from ..validation import calibration as calibrating
 from . import revisions
 from .checks import INVARIANT_SPECS, KEYS, invariant_results
 
@@ -314,7 +315,8 @@ def publish_estimates(warehouse: DuckDBResource, tables: dict[str, pd.DataFrame]
     group_name="estimates",
     outs={name: table_out("estimates", table, MODEL_CODE_VERSION, {"partition_expr": YEAR_EXPR}, ESTIMATE_YEARS)
           for name, table in ESTIMATES.items()},
-    ins={**_ins(PANEL_INPUTS), "calibration": dg.AssetIn(key=dg.AssetKey(["validation", "calibration"]))},
+    ins={**_ins(PANEL_INPUTS), **_ins(["flow_targets"]),
+         "calibration": dg.AssetIn(key=dg.AssetKey(["validation", "calibration"]))},
     deps=[dg.AssetDep(dg.AssetKey(["models", "member"]), partition_mapping=dg.AllPartitionMapping()),
           # an estimate year exists once the demography covers it (the recurrence's births and deaths)
           dg.AssetKey(["raw", "demography"])],
@@ -331,12 +333,12 @@ def publish_estimates(warehouse: DuckDBResource, tables: dict[str, pd.DataFrame]
 def ensemble_estimates(context: dg.AssetExecutionContext, config: EstimateConfig, model_store: ModelStore,
                        warehouse: DuckDBResource, countries: pd.DataFrame, country_year: pd.DataFrame, dyads: pd.DataFrame,
                        refugees: pd.DataFrame, initial_stocks: pd.DataFrame, edges: pd.DataFrame,
-                       stocks_january: pd.DataFrame, calibration: pd.DataFrame):
+                       stocks_january: pd.DataFrame, flow_targets: pd.DataFrame, calibration: pd.DataFrame):
     """Roll every member forward and summarise the pooled passes for the requested years.
 
-    The p05/p50/p95 of estimates.flows are the calibrated quantiles of validation/calibration
-    (split-conformal on held-out corridors) when it holds a calibration; the other tables keep
-    the quantiles of the pooled passes. Years already in the warehouse are compared with what they
+    mean is the point estimate (the members' central passes); std, p05, p50 and p95 describe the
+    calibrated predictive distribution around it (validation.calibration, calibrated_estimates) for
+    every table validation could calibrate, else the pooled passes. Years already in the warehouse are compared with what they
     held before (check `revisions_within_tolerance`). The four tables are replaced together, in one
     transaction that commits only if the blocking invariant checks pass (publish_estimates)."""
     inputs = build_inputs(countries, country_year, dyads, refugees, initial_stocks, edges, stocks_january)
@@ -361,10 +363,7 @@ def ensemble_estimates(context: dg.AssetExecutionContext, config: EstimateConfig
         "stocks": pd.concat([ens.stocks_on(y) for y in years], ignore_index=True),
         "net_migration": pd.concat([ens.net_migration(y) for y in years], ignore_index=True),
     }
-    calibrated = not calibration.empty
-    if calibrated:
-        quantiles = Calibration.from_frame(calibration).apply(tables["flows"]["mean"].to_numpy())
-        tables["flows"] = tables["flows"].assign(**{q: quantiles[q] for q in ("p05", "p50", "p95")})
+    tables, calibrated = calibrated_estimates(tables, calibration, flow_targets, country_year)
     totals = tables["flows"].groupby("year")["mean"].sum()
     earlier = published_flows(warehouse, years)
     revised = revision_check(earlier, tables["flows"],
@@ -391,10 +390,71 @@ def ensemble_estimates(context: dg.AssetExecutionContext, config: EstimateConfig
             **written[name],
             "members": dg.MetadataValue.json(used), "passes_per_member": 1 + config.samples_per_member,
             "years": f"{years[0]}-{years[-1]}",
-            "calibrated_quantiles": calibrated and name == "flows",
+            "calibrated_quantiles": name in calibrated,
             **({"global_flow_per_year": metadata.table(totals.rename("persons").rename_axis("year"),
                                                        persons=["persons"])} if name == "flows" else {}),
         })
+
+
+SUMMARY = ("std", "p05", "p50", "p95")
+
+
+def calibrated_estimates(tables: dict[str, pd.DataFrame], calibration: pd.DataFrame, flow_targets: pd.DataFrame,
+                         country_year: pd.DataFrame) -> tuple[dict[str, pd.DataFrame], list[str]]:
+    """The estimate tables with std, p05, p50 and p95 from validation.calibration's predictive
+    distribution around each mean (validation/calibration.py), and the tables so calibrated.
+
+    flows: stratum reported where some source reports the corridor that year (panel.flow_targets),
+    unreported elsewhere. flows_by_birth: the flow's quantiles, shared among the countries of birth in
+    proportion to their means (so they sum over birth to the flow's). stocks: the foreign-born (the
+    diagonal, the native-born, keeps the ensemble's spread). net_migration: on the population's scale.
+    A table validation could not calibrate keeps the ensemble's spread."""
+    out, done = dict(tables), []
+    frames = {name: part.drop(columns="table") for name, part in calibration.groupby("table")} if len(
+        calibration) else {}
+    if "flows" in frames:
+        f = out["flows"]
+        reported = pd.MultiIndex.from_frame(flow_targets[["year", "origin", "destination"]].drop_duplicates())
+        strata = np.where(pd.MultiIndex.from_frame(f[["year", "origin", "destination"]]).isin(reported),
+                          calibrating.REPORTED, calibrating.UNREPORTED)
+        q = calibrating.Calibration(frames["flows"]).apply(f["mean"].to_numpy(), strata)
+        out["flows"] = f.assign(**{c: q[c] for c in SUMMARY})
+        out["flows_by_birth"] = shared_by_birth(out["flows"], out["flows_by_birth"])
+        done += ["flows", "flows_by_birth"]
+    if "stocks" in frames:
+        s = out["stocks"]
+        foreign = (s["birth"] != s["residence"]).to_numpy()
+        q = calibrating.Calibration(frames["stocks"]).apply(s.loc[foreign, "mean"].to_numpy())
+        s = s.copy()
+        for c in SUMMARY:
+            s.loc[foreign, c] = q[c]
+        out["stocks"] = s
+        done.append("stocks")
+    if "net_migration" in frames:
+        n = out["net_migration"]
+        population = country_year.set_index(["year", "country"])["population"].reindex(
+            pd.MultiIndex.from_frame(n[["year", "country"]])).to_numpy(float)
+        known = population > 0
+        q = calibrating.Calibration(frames["net_migration"], calibrating.SHARE).apply(
+            n.loc[known, "mean"].to_numpy(), scale=population[known])
+        n = n.copy()
+        for c in SUMMARY:
+            n.loc[known, c] = q[c]
+        out["net_migration"] = n
+        done.append("net_migration")
+    return out, done
+
+
+def shared_by_birth(flows: pd.DataFrame, by_birth: pd.DataFrame) -> pd.DataFrame:
+    """flows_by_birth with each flow's std and quantiles shared among its countries of birth in
+    proportion to their means (equal shares where the flow's mean is 0): the quantiles of the
+    by-birth rows sum to the flow's, as they would if the countries of birth moved together."""
+    key = ["year", "origin", "destination"]
+    merged = by_birth[key].merge(flows[[*key, "mean", *SUMMARY]], on=key, how="left")
+    total = merged["mean"].to_numpy()
+    rows = by_birth.groupby(key)["mean"].transform("size").to_numpy()
+    share = np.where(total > 0, by_birth["mean"].to_numpy() / np.where(total > 0, total, 1.0), 1.0 / rows)
+    return by_birth.assign(**{c: merged[c].to_numpy() * share for c in SUMMARY})
 
 
 def partition_metadata(name: str, frame: pd.DataFrame, years: list[int]) -> dict[int, dict]:

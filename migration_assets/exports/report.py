@@ -152,9 +152,11 @@ def build(con: duckdb.DuckDBPyConnection, sources: pd.DataFrame, title: str) -> 
                 .drop(columns=["stratum_kind"])
             sections.append(("Coverage of the intervals", [
                 _img(plots.coverage_bars(coverage), "coverage"), _table(pooled),
-                _text("By estimate table: flows against held-out reported flows (calibrated); stocks against the "
-                      "stock points and net migration against its reported series, which every member trained on "
-                      "(the ensemble's spread, not calibrated); flows by birth have nothing reported."),
+                _text("By estimate table, calibrated and cross-fitted (each fold scored with a calibration fitted on "
+                      "the other folds): flows against the reported flows with each source's reporting bias removed "
+                      "(held-out corridors and reported corridor-years), stocks against the UN stock points, net "
+                      "migration against its reported series. Flows by birth share their flow's quantiles; nothing "
+                      "reports them. median_width: median (p95 + 1) / (p05 + 1); net migration: p95 - p05, persons."),
                 _table(per_table)]))
     moved = movers(con)
     facts["movers"] = moved

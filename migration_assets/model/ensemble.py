@@ -1,8 +1,11 @@
 """Ensemble summaries: member passes -> estimate tables with mean, std and quantiles.
 
 Each member contributes a central pass and perturbed passes (model/train.py `simulate`). As in
-method.md §8, the mean is the average of the central passes and the std is the root mean square
-deviation of all passes around it; the 5/50/95 % quantiles are taken over all passes.
+method.md §8, the mean is the average of the central passes and the 5/50/95 % quantiles are taken
+over all passes; the std is (p84 − p16) / 2 of the same passes, so that it describes the spread
+the quantiles describe (the paper's root mean square deviation is dominated by a few outlying
+passes). The estimate tables replace this spread by the calibrated distribution where validation
+could calibrate it (ensemble/assets.py calibrated_estimates).
 """
 
 from __future__ import annotations
@@ -24,9 +27,8 @@ class MemberPasses:
 def _summary(draws: np.ndarray, central: np.ndarray) -> dict[str, np.ndarray]:
     """draws (D, M), central (C, M) -> dict of (M,) arrays."""
     mean = central.mean(0)
-    std = np.sqrt(np.maximum(((draws - mean) ** 2).mean(0), 0.0))
-    p05, p50, p95 = np.quantile(draws, [0.05, 0.5, 0.95], axis=0)
-    return {"mean": mean, "std": std, "p05": p05, "p50": p50, "p95": p95}
+    p05, p16, p50, p84, p95 = np.quantile(draws, [0.05, 0.16, 0.5, 0.84, 0.95], axis=0)
+    return {"mean": mean, "std": (p84 - p16) / 2, "p05": p05, "p50": p50, "p95": p95}
 
 
 class Ensemble:

@@ -49,38 +49,146 @@ def origin_context(country_year: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFra
     return country_year[["year", "country", "population"]], regions
 
 
-def coverage_table(cells: pd.DataFrame, tables: dict[str, tuple[np.ndarray, np.ndarray]] | None = None
-                   ) -> pd.DataFrame:
-    """Coverage of the intervals: of held-out reported flows by stage, pooled, by fold and by source;
-    and per estimate table (stratum_kind 'table'): flows as pooled, and the ensemble's spread on
-    stocks and net migration against their targets (`tables`: table -> (reported, passes (P, cells)),
-    heldout.SpreadDraws), which every member trained on. flows_by_birth has nothing reported."""
+SIZE_EDGES = (50.0, 500.0, 5000.0)  # persons: the size bins of validation.coverage
+
+
+def size_bin(values: np.ndarray) -> np.ndarray:
+    """'<50', '50-500', '500-5000' or '>=5000' of an estimate (persons)."""
+    labels = ["<50", "50-500", "500-5000", ">=5000"]
+    return np.asarray(labels, dtype=object)[np.searchsorted(SIZE_EDGES, np.asarray(values, float), side="right")]
+
+
+def years_from_stock_point(years: np.ndarray, stock_years: list[int]) -> np.ndarray:
+    """'0', '1-2' or '3+': calendar years between a flow year [1 Jan y, 1 Jan y+1] and the nearest
+    UN stock point (1 January of a stock year); '3+' also beyond the last one."""
+    points = np.asarray(sorted(stock_years) or [10_000])
+    y = np.asarray(years)[:, None]
+    gap = np.minimum(np.abs(y - points), np.abs(y + 1 - points)).min(axis=1)
+    return np.where(gap == 0, "0", np.where(gap <= 2, "1-2", "3+")).astype(object)
+
+
+def reporting_scale(members: list[tuple[str, object, dict]]) -> pd.DataFrame:
+    """Each source's learned reporting bias b_s and size elasticity δ_s, averaged over the members:
+    source, bias, elasticity (model/loss.py predictions)."""
+    rows = [{"source": source, "bias": float(net.source_bias[i]), "elasticity": float(net.source_elasticity[i])}
+            for _, net, record in members for i, source in enumerate(record["sources"])]
+    if not rows:
+        return pd.DataFrame(columns=["source", "bias", "elasticity"])
+    return pd.DataFrame(rows).groupby("source", as_index=False)[["bias", "elasticity"]].mean()
+
+
+def in_flow_scale(cells: pd.DataFrame, scale: pd.DataFrame) -> np.ndarray:
+    """The reported flows of `cells` (columns source, reported) in the flow scale (calibration.as_flow)."""
+    s = scale.set_index("source").reindex(cells["source"]).fillna(0.0)
+    return calibration.as_flow(cells["reported"].to_numpy(dtype=float), s["bias"].to_numpy(), s["elasticity"].to_numpy())
+
+
+def _coverage_rows(cells: pd.DataFrame, stage: str, prefix: str, strata: dict[str, str | None],
+                   signed: bool = False) -> list[dict]:
+    """Coverage and median width of [prefix p05, prefix p95] and [prefix p25, prefix p75] around
+    cells['value'], pooled ('all') or by each stratum column."""
     rows = []
-    for table, (reported, passes) in (tables or {}).items():
-        quantiles = dict(zip(map(label, LEVELS), np.quantile(passes, LEVELS, axis=0)))
-        for interval, (lo, hi, nominal) in INTERVALS.items():
-            rows.append({"stage": "ensemble_spread", "interval": interval, "nominal": nominal, "stratum_kind": "table",
-                         "stratum": table, "cells": len(reported),
-                         "coverage": metrics.coverage(reported, quantiles[lo], quantiles[hi])})
+    for interval, (lo, hi, nominal) in INTERVALS.items():
+        for kind, column in strata.items():
+            parts = [("all", cells)] if column is None else [(str(k), g) for k, g in cells.groupby(column)]
+            for stratum, part in parts:
+                part = part.dropna(subset=[prefix + lo, prefix + hi])
+                low, high = part[prefix + lo].to_numpy(dtype=float), part[prefix + hi].to_numpy(dtype=float)
+                width = (np.median(high - low) if signed else np.median((high + 1) / (low + 1))) if len(part) else np.nan
+                rows.append({"stage": stage, "interval": interval, "nominal": nominal, "stratum_kind": kind,
+                             "stratum": stratum, "cells": len(part), "median_width": float(width),
+                             "coverage": metrics.coverage(part["value"].to_numpy(dtype=float), low, high)})
+    return rows
+
+
+FLOW_STRATA = {"pooled": None, "fold": "fold", "source": "source", "dataset": "dataset", "size": "size",
+               "years_from_stock_point": "years_from_stock_point", "origin_region": "origin_region"}
+
+
+def coverage_table(heldout: pd.DataFrame, reported: pd.DataFrame | None = None,
+                   tables: dict[str, pd.DataFrame] | None = None) -> pd.DataFrame:
+    """Coverage and median width of the intervals, before calibration (the ensemble's spread) and
+    after (cross-fitted: each fold calibrated on the other folds).
+
+    heldout: the held-out flow cells (validation.heldout_flows, with value = the reported flow in the
+    flow scale, and the columns of FLOW_STRATA); reported: the reported corridor-years predicted by the
+    whole ensemble, with their cross-fitted calibrated quantiles (stratum_kind corridor, stratum
+    reported); tables: estimate table -> its cells (value, p05 ... spread, calibrated_p05 ...), rows
+    stratum_kind table. The flows table pools both kinds of cells, each with the interval
+    estimates.flows gives it."""
+    rows = []
+    heldout = heldout.assign(corridor=calibration.UNREPORTED)
     for stage, prefix in [("ensemble_spread", ""), ("calibrated", "calibrated_")]:
-        for interval, (lo, hi, nominal) in INTERVALS.items():
-            for kind, column in [("pooled", None), ("fold", "fold"), ("source", "source")]:
-                parts = [("all", cells)] if column is None else [(str(k), g) for k, g in cells.groupby(column)]
-                for stratum, part in parts:
-                    part = part.dropna(subset=[prefix + lo, prefix + hi])
-                    value = metrics.coverage(part["reported"].to_numpy(), part[prefix + lo].to_numpy(),
-                                             part[prefix + hi].to_numpy())
-                    rows.append({"stage": stage, "interval": interval, "nominal": nominal, "stratum_kind": kind,
-                                 "stratum": stratum, "cells": len(part), "coverage": value})
-                    if kind == "pooled":  # estimates.flows: its interval is the calibrated one
-                        rows.append({**rows[-1], "stratum_kind": "table", "stratum": "flows"})
+        strata = {k: v for k, v in FLOW_STRATA.items() if v is None or v in heldout.columns}
+        rows += _coverage_rows(heldout, stage, prefix, strata)
+    every = [heldout]
+    if reported is not None and len(reported):
+        reported = reported.assign(corridor=calibration.REPORTED)
+        rows += _coverage_rows(heldout, "calibrated", "calibrated_", {"corridor": "corridor"})
+        rows += _coverage_rows(reported, "calibrated", "calibrated_", {"corridor": "corridor"})
+        rows += _coverage_rows(reported.assign(reported_size=reported["size"]), "calibrated", "calibrated_",
+                               {"reported_size": "reported_size"})
+        every.append(reported)
+    flows = pd.concat([f[[c for c in f.columns if c.startswith("calibrated_") or c == "value"]] for f in every],
+                      ignore_index=True)
+    rows += [{**r, "stratum": "flows", "stratum_kind": "table"}
+             for r in _coverage_rows(flows, "calibrated", "calibrated_", {"table": None})]
+    for table, cells in (tables or {}).items():
+        signed = table == "net_migration"
+        for stage, prefix in [("ensemble_spread", ""), ("calibrated", "calibrated_")]:
+            if prefix + "p05" in cells.columns:
+                rows += [{**r, "stratum": table, "stratum_kind": "table"}
+                         for r in _coverage_rows(cells, stage, prefix, {"table": None}, signed)]
     return VALIDATION["coverage"].conform(pd.DataFrame(rows))
+
+
+def spread_quantiles(passes: np.ndarray) -> dict[str, np.ndarray]:
+    return dict(zip(map(label, LEVELS), np.quantile(passes, LEVELS, axis=0)))
+
+
+def calibrated_tables(spread: SpreadDraws, flow_cells: pd.DataFrame, country_year: pd.DataFrame, n_folds: int,
+                      n_bins: int, min_cells: int) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, pd.DataFrame]]:
+    """Fit the calibration of every estimate table and score it cross-fitted.
+
+    flow_cells: held-out and reported flow cells (fold, predicted, reported in the flow scale,
+    stratum). Returns (the flow cells with calibrated_* columns, validation.calibration's rows, the
+    stock and net-migration cells with their spread and calibrated quantiles)."""
+    frames, tables = [], {}
+    flows = calibration.cross_calibrated(flow_cells, calibration.LOG, n_bins, min_cells)
+    fitted = calibration.fit(flow_cells["predicted"], flow_cells["reported"], flow_cells["stratum"].to_numpy(),
+                             kind=calibration.LOG, n_bins=n_bins, min_cells=min_cells)
+    if fitted is not None:
+        frames.append(fitted.frame.assign(table="flows"))
+    codes = {c: i for i, c in enumerate(spread.inputs.countries)}
+    population = country_year.set_index(["year", "country"])["population"]
+    spreads = spread.tables()
+    for table, cells in [("stocks", spread.stock_cells()), ("net_migration", spread.net_cells())]:
+        if cells.empty or table not in spreads:
+            continue
+        passes = spreads[table][1]  # (P, cells), aligned with cells
+        kind = calibration.LOG if table == "stocks" else calibration.SHARE
+        if table == "stocks":  # cross-fitted over folds of corridors (birth, residence)
+            cells["fold"] = (cells["birth"].map(codes) * len(codes) + cells["residence"].map(codes)) % n_folds
+        else:  # ... and of countries, on each country's share of its population
+            cells["fold"] = cells["country"].map(codes) % n_folds
+            cells["scale"] = population.reindex(pd.MultiIndex.from_frame(cells[["year", "country"]])).to_numpy(float)
+            known = (cells["scale"] > 0).to_numpy()
+            cells, passes = cells[known].reset_index(drop=True), passes[:, known]
+        cells = calibration.cross_calibrated(cells.assign(stratum="all"), kind, n_bins, min_cells)
+        fitted = calibration.fit(cells["predicted"], cells["reported"], None,
+                                 cells["scale"].to_numpy() if kind == calibration.SHARE else None, kind, n_bins,
+                                 min_cells)
+        if fitted is not None:
+            frames.append(fitted.frame.assign(table=table))
+        tables[table] = cells.assign(value=cells["reported"], **spread_quantiles(passes))
+    frame = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=["table", *calibration.COLUMNS])
+    return flows, VALIDATION["calibration"].conform(frame), tables
 
 
 class ValidationConfig(dg.Config):
     samples_per_member: int = 4  # perturbed passes per member, besides its central pass
     initial_stock_noise: float = 0.10  # as EstimateConfig
-    calibration_bins: int = 5  # bins of predicted size for the conformal quantiles
+    calibration_bins: int = 5  # bins of estimated size per stratum for the conformal quantiles
     min_cells_per_bin: int = 200
     min_cells_per_stratum: int = 20  # smaller strata get no scores
 
@@ -101,24 +209,40 @@ def flow_validation(context: dg.AssetExecutionContext, config: ValidationConfig,
                     refugees: pd.DataFrame, initial_stocks: pd.DataFrame, edges: pd.DataFrame,
                     stocks_january: pd.DataFrame, flow_targets: pd.DataFrame, stock_targets: pd.DataFrame,
                     net_migration_targets: pd.DataFrame):
-    """Held-out accuracy of the members on the observed flows, the interval calibration, and the
-    coverage of every estimate table's interval."""
+    """Held-out accuracy of the members on the observed flows, the calibration of every estimate
+    table's interval, and the coverage of those intervals (validation/calibration.py)."""
     inputs = build_inputs(countries, country_year, dyads, refugees, initial_stocks, edges, stocks_january)
     used = materialized_members(context)
     if not used:
         raise dg.Failure("no trained members: materialize models/member for at least one partition first")
-    members = [Member(key, net, record["fold"], record["seed"])
-               for key, net, record in trained_members(model_store, used, inputs)]
-    spread = SpreadDraws(inputs, stock_targets, net_migration_targets)
+    loaded = trained_members(model_store, used, inputs)
+    members = [Member(key, net, record["fold"], record["seed"]) for key, net, record in loaded]
+    spread = SpreadDraws(inputs, stock_targets, net_migration_targets, flow_targets)
     cells = out_of_fold(inputs, members, flow_targets, config.samples_per_member, config.initial_stock_noise,
                         on_passes=spread)
-    cells = calibration.cross_calibrated(cells, config.calibration_bins, config.min_cells_per_bin)
-    fitted = calibration.fit(cells["predicted"].to_numpy(), cells["reported"].to_numpy(),
-                             config.calibration_bins, config.min_cells_per_bin)
-    calibration_frame = VALIDATION["calibration"].conform(
-        fitted.frame() if fitted is not None else pd.DataFrame(columns=VALIDATION["calibration"].column_names))
-    coverage = coverage_table(cells, spread.tables())
+    scale = reporting_scale(loaded)
+    cells["reported_as_flow"] = in_flow_scale(cells, scale)
+    reported = spread.flow_cells()
+    reported["reported_as_flow"] = in_flow_scale(reported, scale)
+    both = pd.concat([cells.assign(stratum=calibration.UNREPORTED), reported.assign(stratum=calibration.REPORTED)],
+                     ignore_index=True)
+    n_folds = int(flow_targets["fold"].max()) + 1 if len(flow_targets) else 1
+    calibrated, calibration_frame, tables = calibrated_tables(
+        spread, both.rename(columns={"reported": "reported_raw", "reported_as_flow": "reported"}), country_year,
+        n_folds, config.calibration_bins, config.min_cells_per_bin)
+    calibrated = calibrated.rename(columns={"reported": "reported_as_flow", "reported_raw": "reported"})
+    cells = calibrated[calibrated["stratum"] == calibration.UNREPORTED].reset_index(drop=True)
+    reported = calibrated[calibrated["stratum"] == calibration.REPORTED].reset_index(drop=True)
     population, regions = origin_context(country_year)
+    stock_years = sorted(set(stock_targets["year_end"])) if len(stock_targets) else []
+
+    def described(frame: pd.DataFrame) -> pd.DataFrame:
+        frame = anchors.with_origin(frame, "year", population, regions)
+        return frame.assign(value=frame["reported_as_flow"], dataset=flow_dataset(frame["source"]),
+                            size=size_bin(frame["predicted"]),
+                            years_from_stock_point=years_from_stock_point(frame["year"].to_numpy(), stock_years))
+
+    coverage = coverage_table(described(cells), described(reported), tables)
     scored = anchors.with_origin(cells.rename(columns={"predicted": "ours_heldout"}), "year", population, regions)
     scored["dataset"] = flow_dataset(scored["source"])
     scores = metrics.scores(scored, "annual_heldout_flows", "reported", ["ours_heldout"],
@@ -128,7 +252,7 @@ def flow_validation(context: dg.AssetExecutionContext, config: ValidationConfig,
                             min_cells=config.min_cells_per_stratum)
     scores = VALIDATION["flow_scores"].conform(scores)
     headline = report.table(scores, "annual_heldout_flows")
-    pooled = coverage[coverage["stratum_kind"] == "pooled"].drop(columns=["stratum_kind", "stratum"])
+    pooled = coverage[coverage["stratum_kind"].isin(["pooled", "table", "corridor"])]
     common = {"members": dg.MetadataValue.json(used), "folds_held_out": sorted({m.fold for m in members}),
               "config": dg.MetadataValue.json(config.model_dump())}
     yield dg.Output(VALIDATION["heldout_flows"].conform(cells), output_name="heldout_flows", metadata={
@@ -136,8 +260,10 @@ def flow_validation(context: dg.AssetExecutionContext, config: ValidationConfig,
         "scatter": dg.MetadataValue.md(report.md_image(report.scatter(cells, ["predicted"], title="held-out")))
         if len(cells) else "(no held-out cells)"})
     yield dg.Output(calibration_frame, output_name="calibration", metadata={
-        **common, "calibrated": fitted is not None, "table": metadata.table(calibration_frame)})
-    ninety = pooled[(pooled["stage"] == "calibrated") & (pooled["interval"] == "p05-p95")]
+        **common, "calibrated": sorted(set(calibration_frame["table"])),
+        "reporting_scale": metadata.table(scale, digits=4), "table": metadata.table(calibration_frame)})
+    ninety = coverage[(coverage["stage"] == "calibrated") & (coverage["interval"] == "p05-p95")
+                      & (coverage["stratum_kind"] == "pooled")]
     achieved = float(ninety["coverage"].iloc[0]) if len(ninety) and ninety["cells"].iloc[0] else float("nan")
     yield dg.Output(coverage, output_name="coverage", metadata={
         **common, "pooled": metadata.table(pooled),

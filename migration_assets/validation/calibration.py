@@ -1,27 +1,41 @@
-"""Calibrated flow intervals: split-conformal quantiles of log residuals on held-out corridors.
+"""Calibrated intervals: conformal quantiles of residuals, by stratum and by size (pure numpy/pandas).
 
-The ensemble's own spread (members × perturbed initial stocks) is far narrower than its error
-on corridors it never saw, so its p05-p95 band covers too few reported flows. Calibration
-replaces the band of a bilateral flow by
+The ensemble's own spread (members × perturbed initial stocks) says little about its error: its
+p05-p95 band covered half the UN stock points and a third of the reported net migration. Each
+estimate table's interval is therefore built from the residuals of cells whose value is known,
+in the strata that say how much is known about a cell (a "Mondrian" conformal predictor):
 
-    p_τ = expm1(log1p(mean) + q_τ(bin))
+    flows, stocks (kind "log"):       p_τ = expm1(log1p(mean) + q_τ(stratum, size bin))
+    net migration (kind "share"):     p_τ = mean + q_τ(stratum, size bin) · population
 
-where q_τ is the τ-quantile of the out-of-fold residuals log1p(reported) − log1p(predicted),
-taken separately in bins of the predicted size (errors are relatively larger for small flows:
-a "Mondrian" conformal predictor). The quantile levels get the usual finite-sample correction,
-so the band covers at least its nominal share of exchangeable held-out cells. Residuals come
-from corridors the predicting member never saw, so the band answers "how far is a reported flow
-from our estimate on a corridor without data"; it is conservative on corridors with data.
+q_τ is the τ-quantile of the residuals log1p(value) − log1p(estimate) (or (value − estimate) /
+population) in the cell's stratum and bin of size (the estimate; the population for net
+migration), with the usual finite-sample correction so that the band covers at least its nominal
+share of exchangeable cells. All the columns come from this one distribution: p05, p50, p95 are
+its quantiles, std is (p84 − p16) / 2, the standard deviation a normal distribution with those
+quantiles would have, and `mean` is the point estimate around which the residuals were measured.
+
+Which residuals (validation/assets.py): for flows, reported values in the *flow* scale (each
+source's learned reporting bias and size elasticity removed, `as_flow`), stratum "unreported"
+from corridors the predicting members never saw (held out) and stratum "reported" from the
+corridor-years some source reports, predicted by the whole ensemble; for stocks the UN stock
+points, for net migration the reported series. Cells with values the estimate trained on are
+cross-fitted: each fold's cells are scored with a calibration fitted on the other folds only.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
-LEVELS = (0.05, 0.25, 0.50, 0.75, 0.95)
+LEVELS = (0.05, 0.25, 0.50, 0.75, 0.95)  # the quantiles scored (p25/p75: the 50 % interval)
+QUANTILES = (0.05, 0.16, 0.25, 0.50, 0.75, 0.84, 0.95)  # calibrated; p16 and p84 give the std
+LOG, SHARE = "log", "share"
+REPORTED, UNREPORTED = "reported", "unreported"
+REPORTING_PIVOT = 1000.0  # as model/loss.py: the size at which a source's bias alone says how it reports
 
 
 def label(level: float) -> str:
@@ -29,37 +43,28 @@ def label(level: float) -> str:
     return f"p{round(level * 100):02d}"
 
 
-@dataclass(frozen=True)
-class Calibration:
-    upper_edges: np.ndarray  # (B,) upper bound of each bin in log1p(prediction); the last is +inf
-    residual_quantiles: np.ndarray  # (B, len(LEVELS)) quantiles of log1p(reported) − log1p(predicted)
-    cells: np.ndarray  # (B,) residuals behind each bin
+def as_flow(reported: np.ndarray, bias: np.ndarray, elasticity: np.ndarray) -> np.ndarray:
+    """The flow a reported value stands for: the model compares a source's report R with its flow F as
+    R = F · exp(b + δ (log1p F − log 1000)) (model/loss.py), so in log1p terms
+    log1p F ≈ (log1p R − b + δ log 1000) / (1 + δ). Persons, at the level the level sources measure."""
+    u = (np.log1p(np.clip(reported, 0, None)) - bias + elasticity * math.log(REPORTING_PIVOT)) / (1.0 + elasticity)
+    return np.expm1(np.maximum(u, 0.0))
 
-    def bins(self, predicted: np.ndarray) -> np.ndarray:
-        return np.searchsorted(self.upper_edges, np.log1p(np.clip(predicted, 0, None)), side="left")
 
-    def apply(self, predicted: np.ndarray) -> dict[str, np.ndarray]:
-        """Calibrated quantiles {p05, p25, p50, p75, p95} for estimates `predicted` (persons)."""
-        q = self.residual_quantiles[self.bins(predicted)]
-        centre = np.log1p(np.clip(predicted, 0, None))
-        return {label(level): np.expm1(np.maximum(centre + q[:, i], 0.0)) for i, level in enumerate(LEVELS)}
+def _centre(kind: str, estimate: np.ndarray, scale: np.ndarray | None) -> np.ndarray:
+    return np.log1p(np.clip(estimate, 0, None)) if kind == LOG else estimate / scale
 
-    def frame(self) -> pd.DataFrame:
-        lower = np.concatenate([[0.0], np.expm1(self.upper_edges[:-1])])
-        return pd.DataFrame({
-            "bin": np.arange(len(self.cells)),
-            "predicted_from": lower,
-            "predicted_to": np.expm1(self.upper_edges),
-            **{f"residual_{label(level)}": self.residual_quantiles[:, i] for i, level in enumerate(LEVELS)},
-            "cells": self.cells,
-        })
 
-    @classmethod
-    def from_frame(cls, frame: pd.DataFrame) -> "Calibration":
-        frame = frame.sort_values("bin")
-        return cls(upper_edges=np.log1p(frame["predicted_to"].to_numpy(dtype=float)),
-                   residual_quantiles=frame[[f"residual_{label(lv)}" for lv in LEVELS]].to_numpy(dtype=float),
-                   cells=frame["cells"].to_numpy(dtype=np.int64))
+def _size(kind: str, estimate: np.ndarray, scale: np.ndarray | None) -> np.ndarray:
+    return np.log1p(np.clip(estimate if kind == LOG else scale, 0, None))
+
+
+def residuals(kind: str, estimate: np.ndarray, value: np.ndarray, scale: np.ndarray | None = None) -> np.ndarray:
+    """value − estimate in the calibration's space."""
+    value = np.asarray(value, float)
+    if kind == LOG:
+        return np.log1p(np.clip(value, 0, None)) - np.log1p(np.clip(estimate, 0, None))
+    return (value - estimate) / scale
 
 
 def _order_statistic(sorted_residuals: np.ndarray, level: float) -> float:
@@ -70,45 +75,97 @@ def _order_statistic(sorted_residuals: np.ndarray, level: float) -> float:
     return float(sorted_residuals[int(np.clip(k, 1, n)) - 1])
 
 
-def fit(predicted: np.ndarray, reported: np.ndarray, n_bins: int = 5, min_cells: int = 200) -> Calibration | None:
-    """Calibration from out-of-fold predictions and the reported values of the same cells.
-
-    Bins are quantiles of the prediction's size, merged until each holds ≥ min_cells residuals.
-    Returns None when there are fewer than min_cells cells: no calibration is possible.
-    """
-    predicted, reported = np.asarray(predicted, float), np.asarray(reported, float)
-    n = len(predicted)
-    if n < min_cells:
-        return None
-    size = np.log1p(np.clip(predicted, 0, None))
-    residual = np.log1p(np.clip(reported, 0, None)) - size
-    k = max(1, min(n_bins, n // min_cells))
-    inner = np.unique(np.quantile(size, np.arange(1, k) / k)) if k > 1 else np.array([])
-    upper = np.concatenate([inner, [np.inf]])
-    which = np.searchsorted(upper, size, side="left")
-    quantiles, cells = [], []
-    for b in range(len(upper)):
-        r = np.sort(residual[which == b])
-        quantiles.append([_order_statistic(r, level) for level in LEVELS])
-        cells.append(len(r))
-    return Calibration(upper_edges=upper, residual_quantiles=np.asarray(quantiles), cells=np.asarray(cells))
+COLUMNS = ["stratum", "bin", "size_from", "size_to", *(f"residual_{label(q)}" for q in QUANTILES), "cells"]
 
 
-def cross_calibrated(cells: pd.DataFrame, n_bins: int = 5, min_cells: int = 200) -> pd.DataFrame:
-    """Calibrated quantiles for every held-out cell, each fold calibrated on the other folds only.
+@dataclass(frozen=True)
+class Calibration:
+    """Residual quantiles per stratum and size bin (`frame`, columns COLUMNS, as validation.calibration
+    stores them for one table). A stratum not in the frame gets the widest stratum's quantiles."""
 
-    cells needs columns fold, predicted, reported. Returns cells with columns calibrated_p05 ...
-    calibrated_p95 added (NaN for a fold whose other folds hold too few cells).
-    """
+    frame: pd.DataFrame
+    kind: str = LOG
+
+    def residual_quantiles(self, estimate: np.ndarray, strata=None, scale: np.ndarray | None = None) -> np.ndarray:
+        """(cells, len(QUANTILES)) residual quantiles for each cell."""
+        estimate = np.asarray(estimate, float)
+        size = _size(self.kind, estimate, scale)
+        strata = np.broadcast_to(np.asarray("all" if strata is None else strata, dtype=object), estimate.shape)
+        columns = [f"residual_{label(q)}" for q in QUANTILES]
+        out = np.full((len(estimate), len(QUANTILES)), np.nan)
+        known = set(self.frame["stratum"])
+        widest = (self.frame.assign(width=self.frame["residual_p95"] - self.frame["residual_p05"])
+                  .groupby("stratum")["width"].mean().idxmax())
+        for stratum, part in self.frame.sort_values("bin").groupby("stratum"):
+            pick = np.flatnonzero((strata == stratum) | ((stratum == widest) & ~np.isin(strata, list(known))))
+            upper = np.log1p(part["size_to"].to_numpy(dtype=float))
+            which = np.searchsorted(upper, size[pick], side="left").clip(0, len(part) - 1)
+            out[pick] = part[columns].to_numpy(dtype=float)[which]
+        return out
+
+    def apply(self, estimate: np.ndarray, strata=None, scale: np.ndarray | None = None) -> dict[str, np.ndarray]:
+        """The calibrated {p05, p16, p25, p50, p75, p84, p95, std} of estimates `estimate` (persons)."""
+        estimate = np.asarray(estimate, float)
+        q = self.residual_quantiles(estimate, strata, scale)
+        centre = _centre(self.kind, estimate, scale)[:, None] + q
+        values = np.expm1(np.maximum(centre, 0.0)) if self.kind == LOG else centre * np.asarray(scale, float)[:, None]
+        out = {label(level): values[:, i] for i, level in enumerate(QUANTILES)}
+        out["std"] = (out["p84"] - out["p16"]) / 2
+        return out
+
+
+def fit(estimate: np.ndarray, value: np.ndarray, strata=None, scale: np.ndarray | None = None, kind: str = LOG,
+        n_bins: int = 5, min_cells: int = 200) -> Calibration | None:
+    """Calibration from estimates and the known values of the same cells.
+
+    In each stratum, bins are quantiles of size merged until each holds ≥ min_cells residuals; a
+    stratum with fewer than min_cells cells is left out (its cells get the widest stratum's band).
+    Returns None when no stratum has min_cells cells."""
+    estimate = np.asarray(estimate, float)
+    strata = np.broadcast_to(np.asarray("all" if strata is None else strata, dtype=object), estimate.shape)
+    residual = residuals(kind, estimate, value, scale)
+    size = _size(kind, estimate, scale)
+    rows = []
+    for stratum in sorted(set(strata)):
+        inside = strata == stratum
+        n = int(inside.sum())
+        if n < min_cells:
+            continue
+        k = max(1, min(n_bins, n // min_cells))
+        inner = np.unique(np.quantile(size[inside], np.arange(1, k) / k)) if k > 1 else np.array([])
+        upper = np.concatenate([inner, [np.inf]])
+        which = np.searchsorted(upper, size[inside], side="left")
+        lower = np.concatenate([[0.0], np.expm1(upper[:-1])])
+        for b in range(len(upper)):
+            r = np.sort(residual[inside][which == b])
+            rows.append({"stratum": stratum, "bin": b, "size_from": lower[b], "size_to": float(np.expm1(upper[b])),
+                         **{f"residual_{label(q)}": _order_statistic(r, q) for q in QUANTILES}, "cells": len(r)})
+    return Calibration(pd.DataFrame(rows, columns=COLUMNS), kind) if rows else None
+
+
+def cross_calibrated(cells: pd.DataFrame, kind: str = LOG, n_bins: int = 5, min_cells: int = 200) -> pd.DataFrame:
+    """Calibrated quantiles for every cell, each fold calibrated on the other folds only.
+
+    cells needs columns fold, predicted, reported, and stratum and scale where used. Returns cells
+    with columns calibrated_p05 ... calibrated_p95 and calibrated_std added (NaN for a fold whose
+    other folds hold too few cells)."""
     out = cells.copy()
-    for name in map(label, LEVELS):
+    names = [*map(label, LEVELS), "std"]
+    for name in names:
         out[f"calibrated_{name}"] = np.nan
-    for fold in sorted(cells["fold"].unique()):
-        inside = (cells["fold"] == fold).to_numpy()
-        rest = cells[~inside]
-        calibration = fit(rest["predicted"].to_numpy(), rest["reported"].to_numpy(), n_bins, min_cells)
+    strata = cells["stratum"].to_numpy(dtype=object) if "stratum" in cells else None
+    scale = cells["scale"].to_numpy(dtype=float) if "scale" in cells else None
+    folds = cells["fold"].to_numpy()
+    for fold in sorted(set(folds)):
+        inside = folds == fold
+        calibration = fit(cells["predicted"].to_numpy()[~inside], cells["reported"].to_numpy()[~inside],
+                          None if strata is None else strata[~inside], None if scale is None else scale[~inside],
+                          kind, n_bins, min_cells)
         if calibration is None:
             continue
-        for name, values in calibration.apply(cells.loc[inside, "predicted"].to_numpy()).items():
-            out.loc[inside, f"calibrated_{name}"] = values
+        values = calibration.apply(cells["predicted"].to_numpy()[inside], None if strata is None else strata[inside],
+                                   None if scale is None else scale[inside])
+        rows = np.flatnonzero(inside)
+        for name in names:
+            out.iloc[rows, out.columns.get_loc(f"calibrated_{name}")] = values[name]
     return out

@@ -90,20 +90,25 @@ def out_of_fold(inputs: ModelInputs, members: list[Member], flow_targets: pd.Dat
 
 @dataclass
 class SpreadDraws:
-    """Every member pass at the stock and net-migration targets, for the coverage of the ensemble's
-    spread on estimates.stocks and estimates.net_migration (a collector for out_of_fold's on_passes).
+    """Every member's passes at the cells whose value is known, for the intervals of the estimate tables
+    (a collector for out_of_fold's on_passes): the UN stock points, the reported net migration, and
+    the reported flows, which the whole ensemble (members that saw the corridor and members that did
+    not, as in estimates.flows) predicts in sample.
 
     stock_targets: year_end, birth, residence, stock_end (the UN stock points moved to 1 January);
-    net_targets: year, country, net_migration."""
+    net_targets: year, country, net_migration; flow_targets: year, origin, destination, source, flow, fold."""
 
     inputs: ModelInputs
     stock_targets: pd.DataFrame
     net_targets: pd.DataFrame
+    flow_targets: pd.DataFrame | None = None
     stocks: list[np.ndarray] = field(default_factory=list)
     net: list[np.ndarray] = field(default_factory=list)
+    flows: list[np.ndarray] = field(default_factory=list)  # each member's central pass at the flow targets
 
     def __post_init__(self):
         codes = {c: i for i, c in enumerate(self.inputs.countries)}
+        self._codes = codes
         first, n_years = self.inputs.years[0], len(self.inputs.years)
         s = self.stock_targets[self.stock_targets["year_end"].between(first, first + n_years)
                                & self.stock_targets["birth"].isin(codes) & self.stock_targets["residence"].isin(codes)]
@@ -113,6 +118,15 @@ class SpreadDraws:
         m = self.net_targets[self.net_targets["year"].isin(self.inputs.years) & self.net_targets["country"].isin(codes)]
         self.net_targets = m.reset_index(drop=True)
         self._net_index = (m["year"].to_numpy() - first, m["country"].map(codes).to_numpy())
+        f = self.flow_targets if self.flow_targets is not None else pd.DataFrame(
+            columns=["year", "origin", "destination", "source", "flow", "fold"])
+        f = f[f["year"].isin(self.inputs.years) & f["origin"].isin(codes) & f["destination"].isin(codes)]
+        self.flow_targets = f.reset_index(drop=True)
+        corridors = f[["origin", "destination"]].drop_duplicates().reset_index(drop=True)
+        self._corridors = corridors
+        self._flow_index = (f["year"].to_numpy() - first,
+                            pd.Series(np.arange(len(corridors)), index=pd.MultiIndex.from_frame(corridors)).reindex(
+                                pd.MultiIndex.from_frame(f[["origin", "destination"]])).to_numpy())
 
     def __call__(self, flows: np.ndarray, stocks: np.ndarray) -> None:
         t, b, r = self._stock_index
@@ -123,6 +137,9 @@ class SpreadDraws:
         np.add.at(net, (slice(None), slice(None), edges[1]), -flows)
         year, country = self._net_index
         self.net.append(net[:, year, country])
+        if len(self.flow_targets):
+            year, corridor = self._flow_index
+            self.flows.append(corridor_draws(flows[:1], edges, self._corridors, self._codes)[0, year, corridor])
 
     def tables(self) -> dict[str, tuple[np.ndarray, np.ndarray]]:
         """table -> (reported values, pooled passes (P, cells))."""
@@ -132,3 +149,25 @@ class SpreadDraws:
         if self.net:
             out["net_migration"] = (self.net_targets["net_migration"].to_numpy(), np.concatenate(self.net))
         return out
+
+    def stock_cells(self) -> pd.DataFrame:
+        """The UN stock points beside the ensemble's estimate there (the mean of the members' central passes)."""
+        s = self.stock_targets
+        return pd.DataFrame({"year": s["year_end"].to_numpy(), "birth": s["birth"].to_numpy(),
+                             "residence": s["residence"].to_numpy(), "reported": s["stock_end"].to_numpy(dtype=float),
+                             "predicted": np.mean([p[0] for p in self.stocks], axis=0) if self.stocks else np.nan})
+
+    def net_cells(self) -> pd.DataFrame:
+        """The reported net migration beside the ensemble's estimate."""
+        m = self.net_targets
+        return pd.DataFrame({"year": m["year"].to_numpy(), "country": m["country"].to_numpy(),
+                             "reported": m["net_migration"].to_numpy(dtype=float),
+                             "predicted": np.mean([p[0] for p in self.net], axis=0) if self.net else np.nan})
+
+    def flow_cells(self) -> pd.DataFrame:
+        """The reported flows beside the whole ensemble's estimate (in sample for most members)."""
+        f = self.flow_targets
+        return pd.DataFrame({"year": f["year"].to_numpy(), "origin": f["origin"].to_numpy(),
+                             "destination": f["destination"].to_numpy(), "source": f["source"].to_numpy(),
+                             "fold": f["fold"].to_numpy(), "reported": f["flow"].to_numpy(dtype=float),
+                             "predicted": np.mean(self.flows, axis=0) if self.flows else np.nan})

@@ -76,25 +76,35 @@ def scatter(cells: pd.DataFrame, methods: list[str], reported: str = "reported",
 
 
 def coverage_bars(coverage: pd.DataFrame) -> str:
-    """PNG data URI: pooled coverage before and after calibration against the nominal share."""
-    pooled = coverage[coverage["stratum_kind"] == "pooled"]
-    fig, axes = _figure(1)
-    ax = axes[0][0]
-    intervals = sorted(pooled["interval"].unique())
-    stages = sorted(pooled["stage"].unique(), reverse=True)
-    width = 0.8 / max(len(stages), 1)
-    for s, stage in enumerate(stages):
-        part = pooled[pooled["stage"] == stage].set_index("interval").reindex(intervals)
-        ax.bar(np.arange(len(intervals)) + s * width, part["coverage"], width, label=stage)
-    for i, interval in enumerate(intervals):
-        nominal = pooled.loc[pooled["interval"] == interval, "nominal"].iloc[0]
-        ax.hlines(nominal, i - 0.1, i + 0.9, color="black", lw=1)
-    ax.set_xticks(np.arange(len(intervals)) + 0.4 - width / 2, intervals)
-    ax.set_ylim(0, 1)
-    ax.set_xlabel("interval (black line: its nominal coverage)")
-    ax.set_ylabel("share of held-out reported flows inside")
-    ax.set_title("coverage of the flow intervals on held-out corridors")
-    ax.legend(fontsize=8)
+    """PNG data URI: calibrated coverage of p05-p95 and p25-p75 against their nominal share, per stratum
+    (left), and the median width p95/p05 of the same strata (right, log scale)."""
+    calibrated = coverage[(coverage["stage"] == "calibrated") & (coverage["cells"] > 0)
+                          & coverage["stratum_kind"].isin(["table", "corridor", "size", "dataset",
+                                                           "years_from_stock_point"])]
+    fig, axes = _figure(2)
+    ax, wide = axes[0][0], axes[0][1]
+    ninety = calibrated[calibrated["interval"] == "p05-p95"]
+    names = [f"{k}: {s}" for k, s in zip(ninety["stratum_kind"], ninety["stratum"])]
+    y = np.arange(len(names))
+    for interval, marker in [("p05-p95", "o"), ("p25-p75", "s")]:
+        part = calibrated[calibrated["interval"] == interval].set_index(["stratum_kind", "stratum"]).reindex(
+            pd.MultiIndex.from_frame(ninety[["stratum_kind", "stratum"]]))
+        ax.scatter(part["coverage"], y, marker=marker, label=interval, s=18)
+        nominal = part["nominal"].dropna()
+        if len(nominal):
+            ax.axvline(float(nominal.iloc[0]), color="grey", lw=0.8, ls="--")
+    ax.set_yticks(y, names, fontsize=6)
+    ax.set_xlim(0, 1)
+    ax.set_xlabel("share of known values inside (dashed: nominal)")
+    ax.set_title("coverage of the calibrated intervals", fontsize=9)
+    ax.legend(fontsize=7)
+    flows = ninety[ninety["stratum"] != "net_migration"]
+    wide.barh(np.arange(len(flows)), flows["median_width"].to_numpy(dtype=float))
+    wide.set_yticks(np.arange(len(flows)), [f"{k}: {s}" for k, s in zip(flows["stratum_kind"], flows["stratum"])],
+                    fontsize=6)
+    wide.set_xscale("log")
+    wide.set_xlabel("median (p95 + 1) / (p05 + 1)")
+    wide.set_title("width of the 90 % interval", fontsize=9)
     return _png(fig)
 
 
