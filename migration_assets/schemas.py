@@ -492,8 +492,10 @@ VALIDATION: dict[str, Table] = {
             "(net migration: mean + residual_p_tau * population); std = (p84 - p16) / 2.",
             (
                 _c("table", "VARCHAR", "estimate table: flows, stocks or net_migration"),
-                _c("stratum", "VARCHAR", "flows: reported (some source reports the corridor that year) or "
-                                         "unreported; stocks and net_migration: all"),
+                _c("stratum", "VARCHAR", "flows: reported (some source reports the corridor that year), "
+                                         "unreported, or unreported_after_stock_points (a year from the last UN "
+                                         "stock point on, which no later stock bounds); stocks and net_migration: "
+                                         "all"),
                 _c("bin", "INTEGER", "bin index within the stratum, by size"),
                 _c("size_from", "DOUBLE", "the bin holds estimates (net migration: populations) above this, persons"),
                 _c("size_to", "DOUBLE", "up to and including this, persons (inf for the last)"),
@@ -520,7 +522,7 @@ VALIDATION: dict[str, Table] = {
                 _c("nominal", "DOUBLE", "the share the interval should cover"),
                 _c("stratum_kind", "VARCHAR", "pooled, fold, source, dataset, size (of the estimate: <50, 50-500, "
                                               "500-5000, >=5000 persons), years_from_stock_point (0, 1-2, 3+), "
-                                              "origin_region, corridor (reported or unreported that year), "
+                                              "origin_region, corridor (the flow stratum of validation.calibration), "
                                               "reported_size (the reported corridor-years by size) or table"),
                 _c("stratum", "VARCHAR", "the stratum's value ('all' when pooled)"),
                 _c("coverage", "DOUBLE", "share of known values inside the interval"),

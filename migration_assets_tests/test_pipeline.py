@@ -503,3 +503,23 @@ def test_the_classic_methods_run_on_the_panel_and_are_scored_beside_ours(run):
     r = pooled[pooled["metric"] == "pearson"].set_index("method")["value"]
     assert r["classic_da_pb_closed"] > 0.5
     assert r["ours_ensemble"] > r.drop(["ours_ensemble", "classic_da_pb_closed"]).max() + 0.1
+
+
+def test_the_published_intervals_cover_the_synthetic_worlds_truth(run):
+    """Where the truth is known, the calibrated intervals hold it about as often as they claim. The tiny
+    world (6 countries, 2 members of 15 epochs, calibration bins of 5 cells) is far from a real run, so
+    the bounds are generous; benchmarks/uncertainty.py measures the default world."""
+    t = _tables(run.db)
+    source = run.resources["source"]
+    keys = {"flows": (["year", "origin", "destination"], "flow"), "stocks": (["year", "birth", "residence"], "stock"),
+            "net_migration": (["year", "country"], "net_migration"),
+            "flows_by_birth": (["year", "birth", "origin", "destination"], "flow")}
+    covered = {}
+    for table, (key, column) in keys.items():
+        cells = t[f"estimates.{table}"].merge(source.truth(table)[[*key, column]], on=key)
+        if table == "stocks":
+            cells = cells[cells["birth"] != cells["residence"]]
+        assert len(cells) > 50, table
+        covered[table] = float(((cells["p05"] <= cells[column]) & (cells[column] <= cells["p95"])).mean())
+    print(covered)
+    assert all(0.6 <= c <= 1.0 for c in covered.values()), covered

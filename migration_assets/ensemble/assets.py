@@ -315,7 +315,7 @@ def publish_estimates(warehouse: DuckDBResource, tables: dict[str, pd.DataFrame]
     group_name="estimates",
     outs={name: table_out("estimates", table, MODEL_CODE_VERSION, {"partition_expr": YEAR_EXPR}, ESTIMATE_YEARS)
           for name, table in ESTIMATES.items()},
-    ins={**_ins(PANEL_INPUTS), **_ins(["flow_targets"]),
+    ins={**_ins(PANEL_INPUTS), **_ins(["flow_targets", "stock_targets"]),
          "calibration": dg.AssetIn(key=dg.AssetKey(["validation", "calibration"]))},
     deps=[dg.AssetDep(dg.AssetKey(["models", "member"]), partition_mapping=dg.AllPartitionMapping()),
           # an estimate year exists once the demography covers it (the recurrence's births and deaths)
@@ -333,7 +333,8 @@ def publish_estimates(warehouse: DuckDBResource, tables: dict[str, pd.DataFrame]
 def ensemble_estimates(context: dg.AssetExecutionContext, config: EstimateConfig, model_store: ModelStore,
                        warehouse: DuckDBResource, countries: pd.DataFrame, country_year: pd.DataFrame, dyads: pd.DataFrame,
                        refugees: pd.DataFrame, initial_stocks: pd.DataFrame, edges: pd.DataFrame,
-                       stocks_january: pd.DataFrame, flow_targets: pd.DataFrame, calibration: pd.DataFrame):
+                       stocks_january: pd.DataFrame, flow_targets: pd.DataFrame, stock_targets: pd.DataFrame,
+                       calibration: pd.DataFrame):
     """Roll every member forward and summarise the pooled passes for the requested years.
 
     mean is the point estimate (the members' central passes); std, p05, p50 and p95 describe the
@@ -363,7 +364,7 @@ def ensemble_estimates(context: dg.AssetExecutionContext, config: EstimateConfig
         "stocks": pd.concat([ens.stocks_on(y) for y in years], ignore_index=True),
         "net_migration": pd.concat([ens.net_migration(y) for y in years], ignore_index=True),
     }
-    tables, calibrated = calibrated_estimates(tables, calibration, flow_targets, country_year)
+    tables, calibrated = calibrated_estimates(tables, calibration, flow_targets, stock_targets, country_year)
     totals = tables["flows"].groupby("year")["mean"].sum()
     earlier = published_flows(warehouse, years)
     revised = revision_check(earlier, tables["flows"],
@@ -400,12 +401,12 @@ SUMMARY = ("std", "p05", "p50", "p95")
 
 
 def calibrated_estimates(tables: dict[str, pd.DataFrame], calibration: pd.DataFrame, flow_targets: pd.DataFrame,
-                         country_year: pd.DataFrame) -> tuple[dict[str, pd.DataFrame], list[str]]:
+                         stock_targets: pd.DataFrame, country_year: pd.DataFrame) -> tuple[dict[str, pd.DataFrame], list[str]]:
     """The estimate tables with std, p05, p50 and p95 from validation.calibration's predictive
     distribution around each mean (validation/calibration.py), and the tables so calibrated.
 
     flows: stratum reported where some source reports the corridor that year (panel.flow_targets),
-    unreported elsewhere. flows_by_birth: the flow's quantiles, shared among the countries of birth in
+    unreported elsewhere, unreported_after_stock_points from the last UN stock point on. flows_by_birth: the flow's quantiles, shared among the countries of birth in
     proportion to their means (so they sum over birth to the flow's). stocks: the foreign-born (the
     diagonal, the native-born, keeps the ensemble's spread). net_migration: on the population's scale.
     A table validation could not calibrate keeps the ensemble's spread."""
@@ -414,9 +415,8 @@ def calibrated_estimates(tables: dict[str, pd.DataFrame], calibration: pd.DataFr
         calibration) else {}
     if "flows" in frames:
         f = out["flows"]
-        reported = pd.MultiIndex.from_frame(flow_targets[["year", "origin", "destination"]].drop_duplicates())
-        strata = np.where(pd.MultiIndex.from_frame(f[["year", "origin", "destination"]]).isin(reported),
-                          calibrating.REPORTED, calibrating.UNREPORTED)
+        last_stock_year = int(stock_targets["year_end"].max()) if len(stock_targets) else None
+        strata = calibrating.flow_strata(f, flow_targets, last_stock_year)
         q = calibrating.Calibration(frames["flows"]).apply(f["mean"].to_numpy(), strata)
         out["flows"] = f.assign(**{c: q[c] for c in SUMMARY})
         out["flows_by_birth"] = shared_by_birth(out["flows"], out["flows_by_birth"])

@@ -117,7 +117,7 @@ def coverage_table(heldout: pd.DataFrame, reported: pd.DataFrame | None = None,
     stratum_kind table. The flows table pools both kinds of cells, each with the interval
     estimates.flows gives it."""
     rows = []
-    heldout = heldout.assign(corridor=calibration.UNREPORTED)
+    heldout = heldout.assign(corridor=heldout["stratum"] if "stratum" in heldout else calibration.UNREPORTED)
     for stage, prefix in [("ensemble_spread", ""), ("calibrated", "calibrated_")]:
         strata = {k: v for k, v in FLOW_STRATA.items() if v is None or v in heldout.columns}
         rows += _coverage_rows(heldout, stage, prefix, strata)
@@ -224,14 +224,16 @@ def flow_validation(context: dg.AssetExecutionContext, config: ValidationConfig,
     cells["reported_as_flow"] = in_flow_scale(cells, scale)
     reported = spread.flow_cells()
     reported["reported_as_flow"] = in_flow_scale(reported, scale)
-    both = pd.concat([cells.assign(stratum=calibration.UNREPORTED), reported.assign(stratum=calibration.REPORTED)],
+    last_stock_year = int(stock_targets["year_end"].max()) if len(stock_targets) else None
+    unreported = calibration.flow_strata(cells, cells.iloc[:0], last_stock_year)  # held out: never reported
+    both = pd.concat([cells.assign(stratum=unreported), reported.assign(stratum=calibration.REPORTED)],
                      ignore_index=True)
     n_folds = int(flow_targets["fold"].max()) + 1 if len(flow_targets) else 1
     calibrated, calibration_frame, tables = calibrated_tables(
         spread, both.rename(columns={"reported": "reported_raw", "reported_as_flow": "reported"}), country_year,
         n_folds, config.calibration_bins, config.min_cells_per_bin)
     calibrated = calibrated.rename(columns={"reported": "reported_as_flow", "reported_raw": "reported"})
-    cells = calibrated[calibrated["stratum"] == calibration.UNREPORTED].reset_index(drop=True)
+    cells = calibrated[calibrated["stratum"] != calibration.REPORTED].reset_index(drop=True)
     reported = calibrated[calibrated["stratum"] == calibration.REPORTED].reset_index(drop=True)
     population, regions = origin_context(country_year)
     stock_years = sorted(set(stock_targets["year_end"])) if len(stock_targets) else []

@@ -35,6 +35,7 @@ LEVELS = (0.05, 0.25, 0.50, 0.75, 0.95)  # the quantiles scored (p25/p75: the 50
 QUANTILES = (0.05, 0.16, 0.25, 0.50, 0.75, 0.84, 0.95)  # calibrated; p16 and p84 give the std
 LOG, SHARE = "log", "share"
 REPORTED, UNREPORTED = "reported", "unreported"
+AFTER_STOCKS = "unreported_after_stock_points"  # unreported, in a year after the last UN stock point
 REPORTING_PIVOT = 1000.0  # as model/loss.py: the size at which a source's bias alone says how it reports
 
 
@@ -49,6 +50,17 @@ def as_flow(reported: np.ndarray, bias: np.ndarray, elasticity: np.ndarray) -> n
     log1p F ≈ (log1p R − b + δ log 1000) / (1 + δ). Persons, at the level the level sources measure."""
     u = (np.log1p(np.clip(reported, 0, None)) - bias + elasticity * math.log(REPORTING_PIVOT)) / (1.0 + elasticity)
     return np.expm1(np.maximum(u, 0.0))
+
+
+def flow_strata(cells: pd.DataFrame, reported: pd.DataFrame, last_stock_year: int | None) -> np.ndarray:
+    """The calibration stratum of each flow cell (year, origin, destination): REPORTED where `reported`
+    (year, origin, destination: the corridor-years some source reports) has it; otherwise AFTER_STOCKS
+    from the year of the last UN stock point on (1 January of `last_stock_year`: no later stock
+    bounds the flow), UNREPORTED before."""
+    key = ["year", "origin", "destination"]
+    known = pd.MultiIndex.from_frame(cells[key]).isin(pd.MultiIndex.from_frame(reported[key].drop_duplicates()))
+    after = cells["year"].to_numpy() >= (last_stock_year if last_stock_year is not None else 10_000)
+    return np.where(known, REPORTED, np.where(after, AFTER_STOCKS, UNREPORTED)).astype(object)
 
 
 def _centre(kind: str, estimate: np.ndarray, scale: np.ndarray | None) -> np.ndarray:
