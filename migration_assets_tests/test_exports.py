@@ -1,5 +1,6 @@
 """Issue 13: the estimate tables exported as Parquet, CSV and NetCDF re-open with the warehouse's numbers."""
 
+import json
 from types import SimpleNamespace
 
 import dagster as dg
@@ -37,7 +38,7 @@ def exported(tmp_path_factory):
         classic = con.sql(f"select * from validation.{files.CLASSIC} order by all").df()
     metadata = {m.asset_key.path[-1]: m.metadata for m in
                 (e.materialization for e in result.get_asset_materialization_events())}
-    return SimpleNamespace(folder=tmp / "exports", tables=tables, classic=classic, metadata=metadata)
+    return SimpleNamespace(folder=tmp / "exports", tables=tables, classic=classic, metadata=metadata, db=db)
 
 
 def _same(got: pd.DataFrame, want: pd.DataFrame) -> None:
@@ -98,8 +99,26 @@ def test_the_assets_say_where_the_files_are(exported):
         metadata = exported.metadata[fmt]
         assert metadata["folder"].value == str(exported.folder / fmt)
         assert metadata["files"].value >= 4
-    assert exported.metadata["csv"]["rows_per_table"].value == {**{t: len(f) for t, f in exported.tables.items()},
-                                                                 files.CLASSIC: len(exported.classic)}
+    rows = exported.metadata["csv"]["rows_per_table"].value
+    assert {k: v for k, v in rows.items() if k != "data_basis"} == {
+        **{t: len(f) for t, f in exported.tables.items()}, files.CLASSIC: len(exported.classic)}
+
+
+def test_every_export_says_what_each_year_rests_on(exported):
+    """Issue 28: panel.data_basis beside the estimates in Parquet and CSV, and in the NetCDF attributes,
+    so a nowcast year is marked in the files a user downloads."""
+    with duckdb.connect(str(exported.db), read_only=True) as con:
+        want = con.sql("select * from panel.data_basis order by all").df()
+        got = con.sql(f"select * from read_csv('{exported.folder}/csv/data_basis.csv.gz') order by all").df()
+        parquet = con.execute(f"select count(*) from read_parquet('{exported.folder}/parquet/data_basis/*/*.parquet', "
+                              "hive_partitioning = true)").fetchone()[0]
+    assert len(want) > 0 and len(got) == len(want) == parquet
+    assert exported.metadata["csv"]["rows_per_table"].value["data_basis"] == len(want)
+    with xr.open_dataset(exported.folder / "netcdf" / "flows.nc", engine="h5netcdf") as ds:
+        basis = json.loads(ds.attrs["data_basis"])
+    assert sorted(basis) == sorted(str(y) for y in want["year"].unique())
+    first = want[want["year"] == want["year"].min()]
+    assert basis[str(first["year"].iloc[0])] == dict(zip(first["input"], first["basis"]))
 
 
 def test_the_classic_methods_flows_are_exported_beside_the_estimates(exported):

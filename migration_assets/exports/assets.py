@@ -22,6 +22,7 @@ from . import files, report
 
 ESTIMATE_KEYS = list(KEYS.values())
 CLASSIC_FLOWS, CLASSIC_SCORES = (dg.AssetKey(["validation", n]) for n in ["classic_flows", "classic_scores"])
+DATA_BASIS = dg.AssetKey(["panel", "data_basis"])  # what each year rests on, exported beside the estimates
 
 
 class ExportConfig(dg.Config):
@@ -58,7 +59,7 @@ def provenance(instance: dg.DagsterInstance) -> dict[str, str]:
 def _export(fmt: str, kind: str, description: str):
     key = dg.AssetKey(["exports", fmt])
 
-    tables = [*ESTIMATE_KEYS, *([CLASSIC_FLOWS] if fmt != "netcdf" else [])]
+    tables = [*ESTIMATE_KEYS, *([CLASSIC_FLOWS] if fmt != "netcdf" else []), DATA_BASIS]
 
     @dg.asset(key=key, group_name="exports", deps=tables, kinds={"duckdb", kind}, pool="duckdb",
               description=description, automation_condition=AFTER_ESTIMATES, code_version="1")
@@ -66,7 +67,7 @@ def _export(fmt: str, kind: str, description: str):
         folder = export_folder(config, warehouse) / fmt
         with warehouse.get_connection() as con:
             if fmt == "netcdf":
-                attributes = provenance(context.instance)
+                attributes = {**provenance(context.instance), "data_basis": files.data_basis_attribute(con)}
                 counts = files.replace_folder(folder, lambda tmp: files.write_netcdf(con, tmp, attributes))
             else:
                 write = files.write_parquet if fmt == "parquet" else files.write_csv
@@ -84,13 +85,15 @@ def _export(fmt: str, kind: str, description: str):
 
 
 parquet = _export("parquet", "parquet", "Every estimate table as a Parquet dataset partitioned by year "
-                  "(<table>/year=YYYY/*.parquet), for DuckDB, pandas/pyarrow, R arrow and Spark, and the classic "
-                  "methods' five-year flows (classic_flows/year_start=YYYY/*.parquet).")
+                  "(<table>/year=YYYY/*.parquet), for DuckDB, pandas/pyarrow, R arrow and Spark, the classic "
+                  "methods' five-year flows (classic_flows/year_start=YYYY/*.parquet) and what each year rests on "
+                  "(data_basis/year=YYYY/*.parquet: observed, projected or carried-forward inputs).")
 csv = _export("csv", "csv", "Every estimate table as one gzip-compressed CSV with a header (<table>.csv.gz), "
-              "and the classic methods' five-year flows (classic_flows.csv.gz).")
+              "the classic methods' five-year flows (classic_flows.csv.gz) and what each year rests on "
+              "(data_basis.csv.gz).")
 netcdf = _export("netcdf", "netcdf", "flows.nc, stocks.nc, net_migration.nc (dense: year × country × country) and "
                  "flows_by_birth.nc (year × edge), with mean, std, p05, p50, p95 in persons and provenance "
-                 "attributes, laid out like the paper's release.")
+                 "attributes (data_basis: what each year rests on), laid out like the paper's release.")
 
 def _short(origin: str) -> str:
     """An origin of many files as their folder and count ("45 files in …/un_imfsc_2015")."""

@@ -22,6 +22,7 @@ sees the previous set of files or the new one, never a half-written file.
 
 from __future__ import annotations
 
+import json
 import shutil
 import uuid
 from pathlib import Path
@@ -82,7 +83,21 @@ def _tables(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str, str]]:
     if not found:
         raise RuntimeError(f"the warehouse has no validation.{CLASSIC}: materialize it (job estimate, or "
                            f"`dg launch --assets validation/{CLASSIC}`) before exporting")
-    return [*((t, f"estimates.{t}", "year") for t in TABLES), (CLASSIC, f"validation.{CLASSIC}", "year_start")]
+    basis = con.execute("select count(*) from information_schema.tables where table_schema = 'panel' "
+                        "and table_name = 'data_basis'").fetchone()[0]
+    return [*((t, f"estimates.{t}", "year") for t in TABLES), (CLASSIC, f"validation.{CLASSIC}", "year_start"),
+            *([("data_basis", "panel.data_basis", "year")] if basis else [])]
+
+
+def data_basis_attribute(con: duckdb.DuckDBPyConnection) -> str:
+    """panel.data_basis as one JSON string (year -> input -> basis) for the NetCDF files' global
+    attributes, so a nowcast year is marked in the file itself; '' when the warehouse has none."""
+    found = con.execute("select count(*) from information_schema.tables where table_schema = 'panel' "
+                        "and table_name = 'data_basis'").fetchone()[0]
+    if not found:
+        return ""
+    frame = con.execute("select year, input, basis from panel.data_basis order by year, input").df()
+    return json.dumps({str(year): dict(zip(part["input"], part["basis"])) for year, part in frame.groupby("year")})
 
 
 def write_parquet(con: duckdb.DuckDBPyConnection, folder: Path) -> dict:
