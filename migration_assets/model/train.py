@@ -38,7 +38,7 @@ class TrainConfig:
     # held-out r / r log1p 0.764 / 0.820 at 0, 0.755 / 0.840 at 1, 0.741 / 0.856 at 3
     weight_flow_log: float = 1.0
     # the totals of each level source's training cells, year by year (loss.level_loss): half the weight
-    # of one target kind; on the real data it lifts the global level to about Meta's (README)
+    # of one target kind; on the real data it lifts the global level to about Meta's (benchmarks/RESULTS.md)
     weight_level: float = 0.5
     weight_source_bias: float = 0.01  # weak: the level sources, not this pull, tie the other biases down
     # flow sources whose reporting bias is fixed at 0: their figures set the level of gross flows that
