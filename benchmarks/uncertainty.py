@@ -122,7 +122,7 @@ def main() -> None:
         scores = con.sql("select method, metric, value, cells from validation.flow_scores "
                          "where stratum_kind = 'pooled' and metric in ('pearson', 'pearson_log1p')").df()
         show("held-out accuracy (validation.flow_scores, pooled)", scores)
-        has_truth = con.execute("select count(*) from information_schema.tables where table_schema = 'truth'").fetchone()[0]
+        has_truth = con.sql("select count(*) from information_schema.tables where table_schema = 'truth'").fetchall()[0][0]
         if has_truth:
             show("coverage of the synthetic world's truth by the published p05-p95", truth_coverage(con))
 

@@ -492,7 +492,8 @@ VALIDATION: dict[str, Table] = {
             "(net migration: mean + residual_p_tau * population); std = (p84 - p16) / 2.",
             (
                 _c("table", "VARCHAR", "estimate table: flows, stocks or net_migration"),
-                _c("stratum", "VARCHAR", "flows: reported (some source reports the corridor that year), "
+                _c("stratum", "VARCHAR", "flows: reported (a source other than the UN's IMFSC reports the "
+                                         "corridor that year; calibrated on those reports), reported_imfsc_only, "
                                          "unreported, or unreported_after_stock_points (a year from the last UN "
                                          "stock point on, which no later stock bounds); stocks and net_migration: "
                                          "all"),

@@ -405,8 +405,9 @@ def calibrated_estimates(tables: dict[str, pd.DataFrame], calibration: pd.DataFr
     """The estimate tables with std, p05, p50 and p95 from validation.calibration's predictive
     distribution around each mean (validation/calibration.py), and the tables so calibrated.
 
-    flows: stratum reported where some source reports the corridor that year (panel.flow_targets),
-    unreported elsewhere, unreported_after_stock_points from the last UN stock point on. flows_by_birth: the flow's quantiles, shared among the countries of birth in
+    flows: the stratum of calibration.flow_strata: reported (a source other than IMFSC reports the
+    corridor that year, panel.flow_targets), reported_imfsc_only, unreported, or
+    unreported_after_stock_points from the last UN stock point on. flows_by_birth: the flow's quantiles, shared among the countries of birth in
     proportion to their means (so they sum over birth to the flow's). stocks: the foreign-born (the
     diagonal, the native-born, keeps the ensemble's spread). net_migration: on the population's scale.
     A table validation could not calibrate keeps the ensemble's spread."""

@@ -111,9 +111,9 @@ def coverage_table(heldout: pd.DataFrame, reported: pd.DataFrame | None = None,
     after (cross-fitted: each fold calibrated on the other folds).
 
     heldout: the held-out flow cells (validation.heldout_flows, with value = the reported flow in the
-    flow scale, and the columns of FLOW_STRATA); reported: the reported corridor-years predicted by the
-    whole ensemble, with their cross-fitted calibrated quantiles (stratum_kind corridor, stratum
-    reported); tables: estimate table -> its cells (value, p05 ... spread, calibrated_p05 ...), rows
+    flow scale, stratum, and the columns of FLOW_STRATA); reported: the reports of reported
+    corridor-years predicted by the whole ensemble, with their stratum and cross-fitted calibrated
+    quantiles (stratum_kind corridor and reported_size); tables: estimate table -> its cells (value, p05 ... spread, calibrated_p05 ...), rows
     stratum_kind table. The flows table pools both kinds of cells, each with the interval
     estimates.flows gives it."""
     rows = []
@@ -123,7 +123,7 @@ def coverage_table(heldout: pd.DataFrame, reported: pd.DataFrame | None = None,
         rows += _coverage_rows(heldout, stage, prefix, strata)
     every = [heldout]
     if reported is not None and len(reported):
-        reported = reported.assign(corridor=calibration.REPORTED)
+        reported = reported.assign(corridor=reported["stratum"])
         rows += _coverage_rows(heldout, "calibrated", "calibrated_", {"corridor": "corridor"})
         rows += _coverage_rows(reported, "calibrated", "calibrated_", {"corridor": "corridor"})
         rows += _coverage_rows(reported.assign(reported_size=reported["size"]), "calibrated", "calibrated_",
@@ -226,15 +226,19 @@ def flow_validation(context: dg.AssetExecutionContext, config: ValidationConfig,
     reported["reported_as_flow"] = in_flow_scale(reported, scale)
     last_stock_year = int(stock_targets["year_end"].max()) if len(stock_targets) else None
     unreported = calibration.flow_strata(cells, cells.iloc[:0], last_stock_year)  # held out: never reported
-    both = pd.concat([cells.assign(stratum=unreported), reported.assign(stratum=calibration.REPORTED)],
-                     ignore_index=True)
+    reported["stratum"] = calibration.flow_strata(reported, flow_targets, last_stock_year)
+    # where another source reports the corridor-year, IMFSC's reports of it do not calibrate it
+    reported = reported[(reported["stratum"] != calibration.REPORTED)
+                        | ~calibration.secondary(reported["source"])].reset_index(drop=True)
+    both = pd.concat([cells.assign(stratum=unreported), reported], ignore_index=True)
     n_folds = int(flow_targets["fold"].max()) + 1 if len(flow_targets) else 1
     calibrated, calibration_frame, tables = calibrated_tables(
         spread, both.rename(columns={"reported": "reported_raw", "reported_as_flow": "reported"}), country_year,
         n_folds, config.calibration_bins, config.min_cells_per_bin)
     calibrated = calibrated.rename(columns={"reported": "reported_as_flow", "reported_raw": "reported"})
-    cells = calibrated[calibrated["stratum"] != calibration.REPORTED].reset_index(drop=True)
-    reported = calibrated[calibrated["stratum"] == calibration.REPORTED].reset_index(drop=True)
+    in_sample = calibrated["stratum"].isin([calibration.REPORTED, calibration.REPORTED_IMFSC]).to_numpy()
+    cells = calibrated[~in_sample].reset_index(drop=True)
+    reported = calibrated[in_sample].reset_index(drop=True)
     population, regions = origin_context(country_year)
     stock_years = sorted(set(stock_targets["year_end"])) if len(stock_targets) else []
 

@@ -16,9 +16,11 @@ its quantiles, std is (p84 − p16) / 2, the standard deviation a normal distrib
 quantiles would have, and `mean` is the point estimate around which the residuals were measured.
 
 Which residuals (validation/assets.py): for flows, reported values in the *flow* scale (each
-source's learned reporting bias and size elasticity removed, `as_flow`), stratum "unreported"
-from corridors the predicting members never saw (held out) and stratum "reported" from the
-corridor-years some source reports, predicted by the whole ensemble; for stocks the UN stock
+source's learned reporting bias and size elasticity removed, `as_flow`); strata "unreported" and
+"unreported_after_stock_points" from corridors the predicting members never saw (held out);
+"reported" (a source other than IMFSC reports the corridor-year, calibrated on those sources'
+reports) and "reported_imfsc_only" from the reported corridor-years, predicted by the whole
+ensemble as estimates.flows predicts them (flow_strata); for stocks the UN stock
 points, for net migration the reported series. Cells with values the estimate trained on are
 cross-fitted: each fold's cells are scored with a calibration fitted on the other folds only.
 """
@@ -35,7 +37,15 @@ LEVELS = (0.05, 0.25, 0.50, 0.75, 0.95)  # the quantiles scored (p25/p75: the 50
 QUANTILES = (0.05, 0.16, 0.25, 0.50, 0.75, 0.84, 0.95)  # calibrated; p16 and p84 give the std
 LOG, SHARE = "log", "share"
 REPORTED, UNREPORTED = "reported", "unreported"
+REPORTED_IMFSC = "reported_imfsc_only"  # only the UN's IMFSC tabulations report the corridor-year
 AFTER_STOCKS = "unreported_after_stock_points"  # unreported, in a year after the last UN stock point
+# The UN's IMFSC compiles national statistics under several criteria (citizenship or residence,
+# immigrant or emigrant side); on the same corridor-year they disagree with each other and with the
+# other sources far more than those do among themselves (in sample, the middle 90 % of IMFSC's
+# residuals spans 47-148 times, OECD's 18-48, Eurostat's 6-18, Meta's 15-25). Where another source
+# reports a corridor-year, that source's report says what the flow is, and IMFSC's are left out
+# of the calibration of the stratum.
+SECONDARY_DATASETS = ("imfsc",)
 REPORTING_PIVOT = 1000.0  # as model/loss.py: the size at which a source's bias alone says how it reports
 
 
@@ -52,15 +62,25 @@ def as_flow(reported: np.ndarray, bias: np.ndarray, elasticity: np.ndarray) -> n
     return np.expm1(np.maximum(u, 0.0))
 
 
+def secondary(source: pd.Series) -> np.ndarray:
+    """Whether each flow source belongs to a dataset of SECONDARY_DATASETS (imfsc_residence_emigrants -> imfsc)."""
+    return source.astype(str).str.split("_").str[0].isin(SECONDARY_DATASETS).to_numpy()
+
+
 def flow_strata(cells: pd.DataFrame, reported: pd.DataFrame, last_stock_year: int | None) -> np.ndarray:
-    """The calibration stratum of each flow cell (year, origin, destination): REPORTED where `reported`
-    (year, origin, destination: the corridor-years some source reports) has it; otherwise AFTER_STOCKS
-    from the year of the last UN stock point on (1 January of `last_stock_year`: no later stock
-    bounds the flow), UNREPORTED before."""
+    """The calibration stratum of each flow cell (year, origin, destination), from `reported` (year,
+    origin, destination, source: every report of the training targets): REPORTED where a source
+    outside SECONDARY_DATASETS reports the corridor-year, REPORTED_IMFSC where only those do;
+    otherwise AFTER_STOCKS from the year of the last UN stock point on (1 January of
+    `last_stock_year`: no later stock bounds the flow), UNREPORTED before."""
     key = ["year", "origin", "destination"]
-    known = pd.MultiIndex.from_frame(cells[key]).isin(pd.MultiIndex.from_frame(reported[key].drop_duplicates()))
+    index = pd.MultiIndex.from_frame(cells[key])
+    primary = reported[~secondary(reported["source"])] if "source" in reported else reported
+    by_primary = index.isin(pd.MultiIndex.from_frame(primary[key].drop_duplicates()))
+    by_any = index.isin(pd.MultiIndex.from_frame(reported[key].drop_duplicates()))
     after = cells["year"].to_numpy() >= (last_stock_year if last_stock_year is not None else 10_000)
-    return np.where(known, REPORTED, np.where(after, AFTER_STOCKS, UNREPORTED)).astype(object)
+    return np.where(by_primary, REPORTED, np.where(by_any, REPORTED_IMFSC,
+                                                   np.where(after, AFTER_STOCKS, UNREPORTED))).astype(object)
 
 
 def _centre(kind: str, estimate: np.ndarray, scale: np.ndarray | None) -> np.ndarray:
