@@ -70,7 +70,10 @@ AFTER_MEMBERS = (_READY & INPUTS_EXIST & AC.any_deps_match(~AC.missing()).allow(
 
 # Yearly estimates: every year the demography covers (raw/demography is an input), after the
 # calibration; member partitions never trained do not count as missing.
-ESTIMATE_YEARS = (_READY & ~AC.any_deps_missing().ignore(MEMBERS)).with_label(
+# The reported flows are read whole (they say which corridor-years are reported): years no release
+# has reached yet are missing there for ever and are not waited for.
+ESTIMATE_YEARS = (_READY & ~AC.any_deps_missing().ignore(
+    MEMBERS | dg.AssetSelection.assets(dg.AssetKey(["panel", "flow_targets"])))).with_label(
     "estimate years: when members, calibration or panel change")
 
 # Exports and the scores beside the classic methods: the whole of every estimate table, read again after the

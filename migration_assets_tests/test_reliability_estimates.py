@@ -125,11 +125,11 @@ def test_a_failure_between_table_writes_leaves_all_four_tables_as_they_were(worl
     def fails_on_the_third_table(connection, table_slice, frame, schema):
         if table_slice.table == "stocks":
             raise duckdb.IOException("injected: disk full")
-        written[table_slice.table] = frame
+        # other values than the first run's, so that a table left written would show
+        written[table_slice.table] = frame = frame.assign(p95=frame["p95"] + 1.0)
         return real(connection, table_slice, frame, schema)
 
     monkeypatch.setattr(assets, "replace_table_slice", fails_on_the_third_table)
-    # other settings than the first run: the tables written before the failure got other values
     result = estimates_run(world, {"samples_per_member": 4, "initial_stock_noise": 0.3})
     assert not result.success
     assert list(written) == ["flows", "flows_by_birth"]
