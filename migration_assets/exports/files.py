@@ -76,15 +76,17 @@ def _sql_path(path: Path) -> str:
     return str(path).replace("'", "''")
 
 
+def _exists(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:
+    return con.execute("select count(*) from information_schema.tables where table_schema = ? and table_name = ?",
+                       [schema, table]).fetchall()[0][0] > 0
+
+
 def _tables(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str, str]]:
     """(file name, warehouse table, year column) of every table written as Parquet and CSV."""
-    found = con.execute("select count(*) from information_schema.tables where table_schema = 'validation' "
-                        "and table_name = ?", [CLASSIC]).fetchone()[0]
-    if not found:
+    if not _exists(con, "validation", CLASSIC):
         raise RuntimeError(f"the warehouse has no validation.{CLASSIC}: materialize it (job estimate, or "
                            f"`dg launch --assets validation/{CLASSIC}`) before exporting")
-    basis = con.execute("select count(*) from information_schema.tables where table_schema = 'panel' "
-                        "and table_name = 'data_basis'").fetchone()[0]
+    basis = _exists(con, "panel", "data_basis")
     return [*((t, f"estimates.{t}", "year") for t in TABLES), (CLASSIC, f"validation.{CLASSIC}", "year_start"),
             *([("data_basis", "panel.data_basis", "year")] if basis else [])]
 
@@ -92,9 +94,7 @@ def _tables(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str, str]]:
 def data_basis_attribute(con: duckdb.DuckDBPyConnection) -> str:
     """panel.data_basis as one JSON string (year -> input -> basis) for the NetCDF files' global
     attributes, so a nowcast year is marked in the file itself; '' when the warehouse has none."""
-    found = con.execute("select count(*) from information_schema.tables where table_schema = 'panel' "
-                        "and table_name = 'data_basis'").fetchone()[0]
-    if not found:
+    if not _exists(con, "panel", "data_basis"):
         return ""
     frame = con.execute("select year, input, basis from panel.data_basis order by year, input").df()
     return json.dumps({str(year): dict(zip(part["input"], part["basis"])) for year, part in frame.groupby("year")})

@@ -33,6 +33,9 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from ..model.loss import REPORTING_PIVOT
+from ..panel.build import dataset
+
 LEVELS = (0.05, 0.25, 0.50, 0.75, 0.95)  # the quantiles scored (p25/p75: the 50 % interval)
 QUANTILES = (0.05, 0.16, 0.25, 0.50, 0.75, 0.84, 0.95)  # calibrated; p16 and p84 give the std
 LOG, SHARE = "log", "share"
@@ -46,7 +49,6 @@ AFTER_STOCKS = "unreported_after_stock_points"  # unreported, in a year after th
 # reports a corridor-year, that source's report says what the flow is, and IMFSC's are left out
 # of the calibration of the stratum.
 SECONDARY_DATASETS = ("imfsc",)
-REPORTING_PIVOT = 1000.0  # as model/loss.py: the size at which a source's bias alone says how it reports
 
 
 def label(level: float) -> str:
@@ -64,7 +66,7 @@ def as_flow(reported: np.ndarray, bias: np.ndarray, elasticity: np.ndarray) -> n
 
 def secondary(source: pd.Series) -> np.ndarray:
     """Whether each flow source belongs to a dataset of SECONDARY_DATASETS (imfsc_residence_emigrants -> imfsc)."""
-    return source.astype(str).str.split("_").str[0].isin(SECONDARY_DATASETS).to_numpy()
+    return dataset(source).isin(SECONDARY_DATASETS).to_numpy()
 
 
 def flow_strata(cells: pd.DataFrame, reported: pd.DataFrame, last_stock_year: int | None) -> np.ndarray:
